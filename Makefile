@@ -1,0 +1,63 @@
+# codex-fsm: everything a fresh machine needs is installed from here (Python packages into .venv,
+# the pinned Codex CLI into node_modules/, Debian's graphviz for SVG diagrams).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+STAMPS := .make-stamps
+CODEX_NATIVE := node_modules/@openai/codex/bin/codex.js
+PYTEST_ARGS ?=
+
+.PHONY: install test check diagrams check-diagrams lint bench demo graphviz codex clean
+
+install: $(STAMPS)/venv
+
+$(STAMPS)/venv: setup.cfg pyproject.toml
+	@mkdir -p $(STAMPS)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]' ruff
+	@touch $@
+
+# The real Codex CLI, pinned in package.json/package-lock.json, for the end-to-end tests.
+codex: $(STAMPS)/codex
+
+$(STAMPS)/codex: package.json package-lock.json
+	@mkdir -p $(STAMPS)
+	@command -v npm >/dev/null || { echo "make: npm is needed to install the Codex CLI (apt-get install npm)"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@test -f $(CODEX_NATIVE) || { echo "make: npm ci did not install @openai/codex"; exit 1; }
+	@touch $@
+
+# Graphviz's dot renders the SVG diagram; Debian's package when it is missing.
+graphviz:
+	@command -v dot >/dev/null || { \
+	  echo "make: installing Debian's graphviz for SVG diagrams"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq graphviz >/dev/null; }
+	@command -v dot >/dev/null || { echo "make: graphviz's dot is still missing"; exit 1; }
+
+test: install codex graphviz
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+diagrams: install graphviz
+	$(BIN)/codex-fsm diagram --format mermaid -o statecharts/session.mmd
+	$(BIN)/codex-fsm diagram --format svg -o statecharts/session.svg
+	$(PY) tools/embed_diagram.py README.md statecharts/session.mmd
+
+check-diagrams: install graphviz
+	$(BIN)/pytest -q tests/test_diagram.py
+
+lint: install
+	$(BIN)/ruff check supervisor tests tools
+
+check: test check-diagrams lint
+
+bench: install codex graphviz
+	$(PY) tools/bench/run_all.py
+
+demo: install codex
+	$(BIN)/codex-fsm demo
+
+clean:
+	rm -rf $(VENV) $(STAMPS) node_modules

@@ -1,0 +1,1 @@
+"""codex-fsm's own subcommands; each module exposes ``main(argv) -> int``."""

@@ -1,0 +1,127 @@
+"""Commands: what the core asks the adapters to do. Imperative names, data only.
+
+Commands never carry secrets or keystrokes: a draft or an interrupted prompt is held by the adapter
+that saw it, and the command only says "type it back".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from .quota import QuotaSnapshot
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    name: ClassVar[str] = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseCandidate(Command):
+    """Lease the best available account; answered by account_leased or pool_exhausted."""
+
+    name: ClassVar[str] = "LeaseCandidate"
+    purpose: str = "session"  # "session" (to run on now) or "successor" (prewarm)
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeQuota(Command):
+    """Ask the usage endpoint about ``account``; answered by quota_probed or probe_failed."""
+
+    name: ClassVar[str] = "ProbeQuota"
+    account: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseAccount(Command):
+    name: ClassVar[str] = "ReleaseAccount"
+    account: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CoolDown(Command):
+    """Bench ``account`` until ``until`` (epoch seconds) and say why."""
+
+    name: ClassVar[str] = "CoolDown"
+    account: str = ""
+    until: float = 0.0
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordQuota(Command):
+    """Store the latest snapshot of ``account`` in the pool, so the next start needs no probe."""
+
+    name: ClassVar[str] = "RecordQuota"
+    account: str = ""
+    snapshot: QuotaSnapshot = QuotaSnapshot()
+
+
+@dataclass(frozen=True, slots=True)
+class SpawnChild(Command):
+    """Start Codex on ``account``: the user's own command, or ``resume <resume_session_id>``."""
+
+    name: ClassVar[str] = "SpawnChild"
+    account: str = ""
+    resume_session_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StopChild(Command):
+    """One rung of the stop ladder: ``interrupt`` (Ctrl-C twice), ``terminate``, ``kill``."""
+
+    name: ClassVar[str] = "StopChild"
+    step: str = "interrupt"
+
+
+@dataclass(frozen=True, slots=True)
+class RestoreTerminal(Command):
+    """Write the terminal-restore sequences before anything else is shown."""
+
+    name: ClassVar[str] = "RestoreTerminal"
+
+
+@dataclass(frozen=True, slots=True)
+class RetypeDraft(Command):
+    """Type the user's unsent draft into the resumed composer."""
+
+    name: ClassVar[str] = "RetypeDraft"
+
+
+@dataclass(frozen=True, slots=True)
+class ResubmitPrompt(Command):
+    """Submit again, once, the prompt a usage-limit error interrupted."""
+
+    name: ClassVar[str] = "ResubmitPrompt"
+
+
+@dataclass(frozen=True, slots=True)
+class Notify(Command):
+    """Show the user one line. ``kind`` picks the template; ``params`` fill it (no secrets)."""
+
+    name: ClassVar[str] = "Notify"
+    kind: str = ""
+    params: tuple[tuple[str, object], ...] = ()
+
+    def param(self, key: str, default: object = None) -> object:
+        for k, v in self.params:
+            if k == key:
+                return v
+        return default
+
+
+@dataclass(frozen=True, slots=True)
+class Exit(Command):
+    """The supervised session is over; codex-fsm exits with ``status``."""
+
+    name: ClassVar[str] = "Exit"
+    status: int = 0
+
+
+COMMAND_TYPES: tuple[type[Command], ...] = (
+    LeaseCandidate, ProbeQuota, ReleaseAccount, CoolDown, RecordQuota, SpawnChild, StopChild,
+    RestoreTerminal, RetypeDraft, ResubmitPrompt, Notify, Exit,
+)
+COMMANDS_BY_NAME: dict[str, type[Command]] = {cls.name: cls for cls in COMMAND_TYPES}

@@ -1,0 +1,167 @@
+"""Events: past-tense facts that drive the session machine.
+
+Each event is a frozen dataclass whose ``trigger`` names the table column it feeds, and each carries
+``at``, the moment it happened (epoch seconds) as read by the caller's clock: the core never reads a
+clock itself. Accounts are opaque ids; no event ever carries a token, an email or keystrokes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from .quota import QuotaSnapshot
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    trigger: ClassVar[str] = ""
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class SessionStarted(Event):
+    """The supervisor started; ``session_id`` is set when the user asked to resume one."""
+
+    trigger: ClassVar[str] = "session_started"
+    session_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountLeased(Event):
+    """The pool leased ``account`` to this session (answer to LeaseCandidate)."""
+
+    trigger: ClassVar[str] = "account_leased"
+    account: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PoolExhausted(Event):
+    """No account can be leased now. ``soonest_reset_at`` is None when none ever will be."""
+
+    trigger: ClassVar[str] = "pool_exhausted"
+    soonest_reset_at: float | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaProbed(Event):
+    """A usage probe of ``account`` answered."""
+
+    trigger: ClassVar[str] = "quota_probed"
+    account: str = ""
+    snapshot: QuotaSnapshot = QuotaSnapshot()
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeFailed(Event):
+    """A usage probe of ``account`` could not answer (``kind``: unavailable, auth, malformed)."""
+
+    trigger: ClassVar[str] = "probe_failed"
+    account: str = ""
+    kind: str = "unavailable"
+    retry_after_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SpawnFailed(Event):
+    """The Codex child could not be started."""
+
+    trigger: ClassVar[str] = "spawn_failed"
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionBound(Event):
+    """The child's session id became known (open file, lock name or rollout)."""
+
+    trigger: ClassVar[str] = "session_bound"
+    session_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ChildReady(Event):
+    """The child's composer is ready for input (Codex's first OSC 7501 idle after spawn)."""
+
+    trigger: ClassVar[str] = "child_ready"
+
+
+@dataclass(frozen=True, slots=True)
+class TurnStarted(Event):
+    trigger: ClassVar[str] = "turn_started"
+
+
+@dataclass(frozen=True, slots=True)
+class TurnFinished(Event):
+    """A turn ended (OSC 7501 done or the rollout's task_complete).
+
+    ``last_input_at`` is when the user last typed, so the core can tell whether they are idle.
+    """
+
+    trigger: ClassVar[str] = "turn_finished"
+    last_input_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaObserved(Event):
+    """The running account's rate limits as Codex recorded them in the rollout (no request made)."""
+
+    trigger: ClassVar[str] = "quota_observed"
+    snapshot: QuotaSnapshot = QuotaSnapshot()
+
+
+@dataclass(frozen=True, slots=True)
+class UsageLimitHit(Event):
+    """A turn failed with usage_limit_exceeded: the running account is exhausted now."""
+
+    trigger: ClassVar[str] = "usage_limit_hit"
+    resets_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChildExited(Event):
+    """The child process ended: ``code`` when it exited, ``signal`` when a signal killed it."""
+
+    trigger: ClassVar[str] = "child_exited"
+    code: int | None = None
+    signal: int | None = None
+
+    @property
+    def status(self) -> int:
+        """Shell-style status: the code, or 128+N for a death by signal N."""
+        if self.signal is not None:
+            return 128 + self.signal
+        return self.code if self.code is not None else 1
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseLost(Event):
+    """Another process superseded this session's lease on ``account``."""
+
+    trigger: ClassVar[str] = "lease_lost"
+    account: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Tick(Event):
+    """Time passed: sent when a deadline the core asked for is reached."""
+
+    trigger: ClassVar[str] = "tick"
+    last_input_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Interrupted(Event):
+    """codex-fsm itself received ``signal`` (SIGINT, SIGTERM, SIGHUP): the user wants out."""
+
+    trigger: ClassVar[str] = "interrupted"
+    signal: int = 2
+
+
+EVENT_TYPES: tuple[type[Event], ...] = (
+    SessionStarted, AccountLeased, PoolExhausted, QuotaProbed, ProbeFailed, SpawnFailed,
+    SessionBound, ChildReady, TurnStarted, TurnFinished, QuotaObserved, UsageLimitHit,
+    ChildExited, LeaseLost, Tick, Interrupted,
+)
+EVENTS_BY_TRIGGER: dict[str, type[Event]] = {cls.trigger: cls for cls in EVENT_TYPES}
+TRIGGERS: tuple[str, ...] = tuple(sorted(EVENTS_BY_TRIGGER))

@@ -1,0 +1,132 @@
+"""Transition records and the codec that turns events and commands into JSON-ready dicts and back.
+
+The encoding is the transition log's wire format: ``{"type": <trigger or command name>, ...fields}``.
+Quota snapshots encode as ``{"windows": [[used_percent, window_minutes, resets_at], ...], ...}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from ..errors import EventDecodeError
+from . import commands as cmd
+from . import events as ev
+from .quota import QuotaSnapshot, QuotaWindow
+
+LOG_SCHEMA_VERSION = 1
+
+
+def encode_snapshot(snapshot: QuotaSnapshot) -> dict:
+    return {
+        "windows": [[w.used_percent, w.window_minutes, w.resets_at] for w in snapshot.windows],
+        "observed_at": snapshot.observed_at,
+        "limit_reached": snapshot.limit_reached,
+    }
+
+
+def decode_snapshot(data: Any) -> QuotaSnapshot:
+    try:
+        windows = tuple(QuotaWindow(float(u), int(m), None if r is None else float(r))
+                        for u, m, r in data["windows"])
+        return QuotaSnapshot(windows=windows, observed_at=float(data.get("observed_at", 0.0)),
+                             limit_reached=bool(data.get("limit_reached", False)))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise EventDecodeError(f"malformed quota snapshot {data!r}: {exc}") from None
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, QuotaSnapshot):
+        return encode_snapshot(value)
+    if isinstance(value, tuple):
+        return [_encode_value(v) for v in value]
+    return value
+
+
+def _encode(obj: Any, type_name: str) -> dict:
+    data = {"type": type_name}
+    for f in fields(obj):
+        data[f.name] = _encode_value(getattr(obj, f.name))
+    return data
+
+
+def encode_event(event: ev.Event) -> dict:
+    return _encode(event, event.trigger)
+
+
+def encode_command(command: cmd.Command) -> dict:
+    return _encode(command, command.name)
+
+
+def _decode(data: Any, registry: dict, what: str) -> Any:
+    if not isinstance(data, dict) or "type" not in data:
+        raise EventDecodeError(f"{what} must be an object with a 'type', got {data!r}")
+    cls = registry.get(data["type"])
+    if cls is None:
+        raise EventDecodeError(f"unknown {what} type {data['type']!r}")
+    known = {f.name: f for f in fields(cls)}
+    extra = sorted(set(data) - set(known) - {"type"})
+    if extra:
+        raise EventDecodeError(f"{what} {data['type']!r} has unknown fields: {', '.join(extra)}")
+    values = {}
+    for name, value in data.items():
+        if name == "type":
+            continue
+        if name == "snapshot":
+            value = decode_snapshot(value)
+        elif name == "params":
+            value = tuple((str(k), v) for k, v in value)
+        elif isinstance(value, list):
+            value = tuple(value)
+        values[name] = value
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as exc:
+        raise EventDecodeError(f"{what} {data['type']!r}: {exc}") from None
+
+
+def decode_event(data: Any) -> ev.Event:
+    return _decode(data, ev.EVENTS_BY_TRIGGER, "event")
+
+
+def decode_command(data: Any) -> cmd.Command:
+    return _decode(data, cmd.COMMANDS_BY_NAME, "command")
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionRecord:
+    """One handled event: where the machine was, where it went, what it asked for."""
+
+    seq: int
+    event: ev.Event
+    source: str
+    dest: str
+    row: str
+    commands: tuple[cmd.Command, ...]
+
+    @property
+    def trigger(self) -> str:
+        return self.event.trigger
+
+    def to_dict(self) -> dict:
+        return {
+            "kind": "transition", "seq": self.seq, "at": self.event.at,
+            "event": encode_event(self.event), "source": self.source, "dest": self.dest,
+            "trigger": self.trigger, "row": self.row,
+            "commands": [encode_command(c) for c in self.commands],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedRecord:
+    """An event no row accepted; the state did not change."""
+
+    seq: int
+    event: ev.Event
+    state: str
+    error: str
+
+    def to_dict(self) -> dict:
+        return {"kind": "rejected", "seq": self.seq, "at": self.event.at,
+                "event": encode_event(self.event), "state": self.state,
+                "trigger": self.event.trigger, "error": self.error}

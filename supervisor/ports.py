@@ -1,0 +1,54 @@
+"""The narrow ports the run loop drives. One small interface per adapter, each with a fake in tests.
+
+The loop turns core commands into calls on these ports and the ports' answers into core events. No
+port decides orchestration: choosing *which* account is ``core.ranking``; deciding *when* is the chart.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+from .core.events import Event
+from .core.quota import QuotaSnapshot
+
+
+class PoolPort(Protocol):
+    """The account pool as one supervised session sees it (supervisor.pool implements it)."""
+
+    def lease_candidate(self, purpose: str, exclude: tuple[str, ...], now: float) -> Event:
+        """Lease the best-ranked eligible account: AccountLeased, or PoolExhausted with the soonest reset."""
+
+    def release(self, account: str, now: float) -> None:
+        """Give the lease on ``account`` back (no-op when this process does not hold it)."""
+
+    def cool_down(self, account: str, until: float, reason: str, now: float) -> None:
+        """Bench ``account`` until ``until`` with a recorded reason."""
+
+    def record_quota(self, account: str, snapshot: QuotaSnapshot, now: float) -> None:
+        """Store the latest quota snapshot for ``account``."""
+
+    def codex_home(self, account: str) -> Path:
+        """The private CODEX_HOME whose auth.json is this account's only live copy."""
+
+    def heartbeat(self, now: float) -> list[Event]:
+        """Renew this process's leases; LeaseLost for any that another process superseded."""
+
+    def close(self, now: float) -> None:
+        """Release every lease this process holds."""
+
+
+class QuotaPort(Protocol):
+    """Usage probes of parked accounts (supervisor.quota_probe implements it). Never a model request."""
+
+    def request_probe(self, account: str) -> None:
+        """Start a probe in the background; its answer comes back from ``poll``."""
+
+    def poll(self) -> list[Event]:
+        """Finished probes as QuotaProbed / ProbeFailed events (each stamped with its own time)."""
+
+    def fileno(self) -> int:
+        """A descriptor that becomes readable when ``poll`` has something (for the loop's select)."""
+
+    def close(self) -> None:
+        """Stop the worker threads."""
