@@ -56,6 +56,10 @@ class PoolLockTimeout(PoolError):
     """The pool lock could not be taken within the configured wait."""
 
 
+class CredentialError(PoolError):
+    """An account's auth.json is unusable, or its token could not be refreshed."""
+
+
 class QuotaProbeError(CodexFsmError):
     """A quota probe failed in a way the caller must see (not a normal probe_failed event)."""
 
