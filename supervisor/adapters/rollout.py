@@ -1,0 +1,376 @@
+"""Incremental reader of one Codex session rollout: the running account's quota without a request.
+
+Codex appends one JSON object per line to ``sessions/YYYY/MM/DD/rollout-…-<id>.jsonl``
+(real-codex.md §4). Every real turn records the response's ``x-codex-*`` rate-limit headers as an
+``event_msg``/``token_count`` line, and a usage-limit 429 shows as a 100 % ``token_count`` followed by a
+``task_complete`` whose ``error.codex_error_info`` is ``usage_limit_exceeded``. ``RolloutReader.poll``
+turns the lines appended since the last call into core events.
+
+Cost model: each poll is one ``stat`` plus reading only the bytes appended since the last poll, so the
+cost follows the new lines, never the file's total size. Lines are first screened by cheap byte
+tests; only the few kinds that matter are decoded as JSON. A line that is not a JSON object is skipped
+and counted, never fatal. The reader notices a file replaced under it (new inode), truncated (shorter
+than the offset) or deleted, drains what the old file still held and goes on with the new one.
+
+The last user prompt is kept in memory only (for re-submission after a usage limit) and never appears
+in an event, a repr or an error.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..core.events import Event, QuotaObserved, TurnFinished, TurnStarted, UsageLimitHit
+from ..core.quota import QuotaSnapshot, QuotaWindow
+from ..errors import RolloutError
+
+_READ_CHUNK = 1 << 20
+# A line longer than this (a huge tool output) is skipped whole instead of buffered without bound.
+DEFAULT_MAX_LINE_BYTES = 16 << 20
+# session_meta carries Codex's base instructions, tens of kilobytes; this bounds a corrupt first line.
+_META_MAX_BYTES = 4 << 20
+# Epoch values above this are milliseconds (year 5138 in seconds), normalised to seconds.
+_MILLISECONDS_FLOOR = 1e11
+# Codex's own context messages share role "user" with real prompts; these openings mark them.
+_CONTEXT_PREFIXES = ("<environment_context>", "<user_instructions>", "<turn_aborted>", "# AGENTS.md instructions")
+# Only these byte patterns can mark a line the reader acts on; everything else is screened out.
+_RELEVANT = (b'"token_count"', b'"task_started"', b'"task_complete"', b'"turn_aborted"', b'"user"')
+
+
+@dataclass(frozen=True, slots=True)
+class SessionMeta:
+    """What binding needs from a rollout's first line."""
+
+    session_id: str
+    cwd: str | None
+    started_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class RolloutStats:
+    lines: int = 0
+    malformed: int = 0
+    oversized: int = 0
+    replaced: int = 0
+    truncated: int = 0
+    missing: bool = False
+
+
+def read_session_meta(path: Path) -> SessionMeta | None:
+    """The session_meta of ``path``'s first line; None while the file or its first line is incomplete.
+
+    Raises RolloutError when the first line is complete but is not a session_meta object.
+    """
+    try:
+        with open(path, "rb") as handle:
+            head = handle.readline(_META_MAX_BYTES)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise RolloutError(f"cannot read rollout {path}: {exc.strerror}") from exc
+    if not head.endswith(b"\n"):
+        if len(head) >= _META_MAX_BYTES:
+            raise RolloutError(f"rollout {path}: first line exceeds {_META_MAX_BYTES} bytes")
+        return None
+    record = _decode(head)
+    payload = record.get("payload") if record else None
+    if not record or record.get("type") != "session_meta" or not isinstance(payload, dict):
+        raise RolloutError(f"rollout {path}: first line is not a session_meta record")
+    session_id = payload.get("id") or payload.get("session_id")
+    if not isinstance(session_id, str) or not session_id:
+        raise RolloutError(f"rollout {path}: session_meta has no id")
+    cwd = payload.get("cwd")
+    stamp = payload.get("timestamp", record.get("timestamp"))
+    return SessionMeta(session_id=session_id, cwd=cwd if isinstance(cwd, str) else None,
+                       started_at=_parse_iso(stamp))
+
+
+class RolloutReader:
+    """Tail one rollout file; ``poll(now)`` returns the core events its new lines mean.
+
+    ``start_at_end`` skips what the file already holds when it is first opened (a resumed session's
+    earlier figures belong to the previous account). A file created later, or one that replaces the
+    first, is always read from its start.
+    """
+
+    def __init__(self, path: Path, *, start_at_end: bool = False,
+                 max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
+        self._path = Path(path)
+        self._start_at_end = start_at_end
+        self._max_line_bytes = max_line_bytes
+        self._fd: int | None = None
+        self._identity: tuple[int, int] | None = None
+        self._offset = 0
+        self._pending = b""
+        self._skip_to_newline = False
+        self._turn_snapshot: QuotaSnapshot | None = None
+        self._last_snapshot: QuotaSnapshot | None = None
+        self._last_prompt: str | None = None
+        self._lines = self._malformed = self._oversized = self._replaced = self._truncated = 0
+        self._missing = False
+
+    def __repr__(self) -> str:
+        return f"RolloutReader(path={str(self._path)!r}, offset={self._offset})"
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def last_snapshot(self) -> QuotaSnapshot | None:
+        """The newest rate-limit snapshot seen (the running account's quota)."""
+        return self._last_snapshot
+
+    @property
+    def last_prompt(self) -> str | None:
+        """The newest user prompt text, in memory only: for re-submission, never for logs."""
+        return self._last_prompt
+
+    @property
+    def stats(self) -> RolloutStats:
+        return RolloutStats(self._lines, self._malformed, self._oversized, self._replaced,
+                            self._truncated, self._missing)
+
+    def poll(self, now: float) -> list[Event]:
+        """Events for the complete lines appended since the last poll, each stamped ``now``."""
+        events: list[Event] = []
+        try:
+            current = os.stat(self._path)
+        except FileNotFoundError:
+            current = None
+        except OSError as exc:
+            raise RolloutError(f"cannot stat rollout {self._path}: {exc.strerror}") from exc
+        identity = None if current is None else (current.st_dev, current.st_ino)
+        if self._fd is not None and identity != self._identity:
+            # Replaced or deleted: whatever the old file still holds was written before the switch.
+            self._read_new(events, now)
+            self._close_file()
+            if identity is not None:
+                self._replaced += 1
+        self._missing = current is None
+        if current is None:
+            self._start_at_end = False  # a file that appears later is new: read it whole
+            return events
+        if self._fd is None:
+            self._open(current.st_size)
+        elif current.st_size < self._offset:
+            self._truncated += 1
+            self._offset, self._pending, self._skip_to_newline = 0, b"", False
+        if current.st_size > self._offset:
+            self._read_new(events, now)
+        return events
+
+    def close(self) -> None:
+        self._close_file()
+
+    # -- file handling ---------------------------------------------------------------------------
+
+    def _open(self, size: int) -> None:
+        try:
+            fd = os.open(self._path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        except FileNotFoundError:
+            self._missing = True
+            return
+        except OSError as exc:
+            raise RolloutError(f"cannot open rollout {self._path}: {exc.strerror}") from exc
+        info = os.fstat(fd)
+        self._fd, self._identity = fd, (info.st_dev, info.st_ino)
+        self._offset, self._pending, self._skip_to_newline = 0, b"", False
+        if self._start_at_end:
+            self._start_at_end = False
+            self._seek_to_last_line_start(min(size, info.st_size))
+
+    def _seek_to_last_line_start(self, size: int) -> None:
+        """Start after the last complete line; a trailing partial line is read once it completes."""
+        if size == 0 or self._fd is None:
+            return
+        tail_start = max(0, size - _READ_CHUNK)
+        tail = os.pread(self._fd, size - tail_start, tail_start)
+        newline = tail.rfind(b"\n")
+        if newline >= 0:
+            self._offset = tail_start + newline + 1
+        elif tail_start == 0:
+            self._offset = 0
+        else:
+            # The partial line began before the tail we looked at; its start is lost to us.
+            self._offset, self._skip_to_newline = size, True
+
+    def _close_file(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+        self._fd, self._identity = None, None
+        self._offset, self._pending, self._skip_to_newline = 0, b"", False
+
+    def _read_new(self, events: list[Event], now: float) -> None:
+        assert self._fd is not None
+        while True:
+            try:
+                chunk = os.pread(self._fd, _READ_CHUNK, self._offset)
+            except OSError as exc:
+                raise RolloutError(f"cannot read rollout {self._path}: {exc.strerror}") from exc
+            if not chunk:
+                return
+            self._offset += len(chunk)
+            self._feed(chunk, events, now)
+
+    def _feed(self, chunk: bytes, events: list[Event], now: float) -> None:
+        if self._skip_to_newline:
+            newline = chunk.find(b"\n")
+            if newline < 0:
+                return
+            chunk, self._skip_to_newline = chunk[newline + 1:], False
+        lines = (self._pending + chunk).split(b"\n")
+        self._pending = lines.pop()
+        if len(self._pending) > self._max_line_bytes:
+            self._oversized += 1
+            self._pending, self._skip_to_newline = b"", True
+        for line in lines:
+            self._handle_line(line, events, now)
+
+    # -- line interpretation ---------------------------------------------------------------------
+
+    def _handle_line(self, line: bytes, events: list[Event], now: float) -> None:
+        line = line.strip()
+        if not line:
+            return
+        self._lines += 1
+        if not (line.startswith(b"{") and line.endswith(b"}")):
+            self._malformed += 1
+            return
+        if len(line) > self._max_line_bytes:
+            self._oversized += 1
+            return
+        if not any(marker in line for marker in _RELEVANT):
+            return
+        record = _decode(line)
+        if record is None:
+            self._malformed += 1
+            return
+        payload = record.get("payload")
+        if not isinstance(payload, dict):
+            return
+        kind, payload_type = record.get("type"), payload.get("type")
+        if kind == "event_msg":
+            self._handle_event_msg(payload_type, payload, events, now)
+        elif kind == "response_item" and payload_type == "message" and payload.get("role") == "user":
+            prompt = user_prompt_text(payload)
+            if prompt is not None:
+                self._last_prompt = prompt
+
+    def _handle_event_msg(self, payload_type: Any, payload: dict, events: list[Event], now: float) -> None:
+        if payload_type == "token_count":
+            snapshot = snapshot_from_rate_limits(payload.get("rate_limits"), now)
+            if snapshot is None:
+                return
+            self._last_snapshot = self._turn_snapshot = snapshot
+            if events and isinstance(events[-1], QuotaObserved):
+                events.pop()  # a newer snapshot supersedes one nothing else has seen yet
+            events.append(QuotaObserved(at=now, snapshot=snapshot))
+        elif payload_type == "task_started":
+            self._turn_snapshot = None
+            events.append(TurnStarted(at=now))
+        elif payload_type == "task_complete" and is_usage_limit_error(payload.get("error")):
+            events.append(UsageLimitHit(at=now, resets_at=exhausted_reset(self._turn_snapshot)))
+            self._turn_snapshot = None
+        elif payload_type in ("task_complete", "turn_aborted"):
+            self._turn_snapshot = None
+            events.append(TurnFinished(at=now))
+
+
+# -- pure parsing helpers (tested directly) --------------------------------------------------------
+
+
+def snapshot_from_rate_limits(rate_limits: Any, now: float) -> QuotaSnapshot | None:
+    """A snapshot from a token_count's ``rate_limits``; None when it holds no usable window.
+
+    Extra limit families (``limit_id`` other than ``codex``) describe other models' limits, not the
+    account's, and are ignored.
+    """
+    if not isinstance(rate_limits, dict):
+        return None
+    limit_id = rate_limits.get("limit_id")
+    if limit_id not in (None, "codex"):
+        return None
+    windows = tuple(w for w in (_window(rate_limits.get(slot)) for slot in ("primary", "secondary"))
+                    if w is not None)
+    if not windows:
+        return None
+    return QuotaSnapshot(windows=windows, observed_at=now)
+
+
+def _window(raw: Any) -> QuotaWindow | None:
+    if not isinstance(raw, dict):
+        return None
+    used = finite_number(raw.get("used_percent"))
+    if used is None:
+        return None
+    minutes = finite_number(raw.get("window_minutes"))
+    minutes_int = int(minutes) if minutes is not None and 0 < minutes < 1e9 else 0
+    return QuotaWindow(used_percent=used, window_minutes=minutes_int,
+                       resets_at=epoch_seconds(raw.get("resets_at")))
+
+
+def finite_number(value: Any) -> float | None:
+    """A real, finite number (booleans and strings are not numbers here)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def epoch_seconds(value: Any) -> float | None:
+    number = finite_number(value)
+    if number is None or number <= 0:
+        return None
+    return number / 1000.0 if number >= _MILLISECONDS_FLOOR else number
+
+
+def is_usage_limit_error(error: Any) -> bool:
+    if not isinstance(error, dict):
+        return False
+    info = error.get("codex_error_info")
+    # Serialised as a bare string in 0.169; a tagged object is accepted for newer variants.
+    return info == "usage_limit_exceeded" or (isinstance(info, dict) and "usage_limit_exceeded" in info)
+
+
+def exhausted_reset(snapshot: QuotaSnapshot | None) -> float | None:
+    """When the window(s) at 100 % reset: the latest such reset, since all must clear."""
+    if snapshot is None:
+        return None
+    resets = [w.resets_at for w in snapshot.windows if w.used_percent >= 100.0 and w.resets_at is not None]
+    return max(resets) if resets else None
+
+
+def user_prompt_text(payload: dict) -> str | None:
+    content = payload.get("content")
+    if not isinstance(content, list):
+        return None
+    texts = [part.get("text") for part in content
+             if isinstance(part, dict) and part.get("type") == "input_text" and isinstance(part.get("text"), str)]
+    text = "\n".join(texts)
+    if not text or text.lstrip().startswith(_CONTEXT_PREFIXES):
+        return None
+    return text
+
+
+def _decode(line: bytes) -> dict | None:
+    try:
+        record = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def _parse_iso(value: Any) -> float | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
