@@ -74,3 +74,7 @@ class ChildSpawnError(CodexFsmError):
 
 class DiagramError(CodexFsmError):
     """A diagram could not be rendered (for example Graphviz's dot is missing)."""
+
+
+class TerminalError(CodexFsmError):
+    """The user's terminal cannot be used (for example stdin is not a tty)."""
