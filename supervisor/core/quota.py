@@ -17,6 +17,26 @@ WEEKLY_MINUTES = 10080
 _CLASSIFY_TOLERANCE = 0.25
 
 
+# Epoch values at or above this are milliseconds (year 5138 in seconds), normalised to seconds.
+_MILLISECONDS_FLOOR = 1e11
+
+
+def finite_number(value: object) -> float | None:
+    """A real, finite number from decoded JSON or a header (booleans and strings are not numbers)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def epoch_seconds(value: object) -> float | None:
+    """A positive epoch time in seconds; milliseconds are scaled down, anything else is None."""
+    number = finite_number(value)
+    if number is None or number <= 0:
+        return None
+    return number / 1000.0 if number >= _MILLISECONDS_FLOOR else number
+
+
 class WindowKind(str, enum.Enum):
     FIVE_HOUR = "5h"
     WEEKLY = "weekly"
