@@ -19,7 +19,6 @@ in an event, a repr or an error.
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.events import Event, QuotaObserved, TurnFinished, TurnStarted, UsageLimitHit
-from ..core.quota import QuotaSnapshot, QuotaWindow
+from ..core.quota import QuotaSnapshot, QuotaWindow, epoch_seconds, finite_number
 from ..errors import RolloutError
 
 _READ_CHUNK = 1 << 20
@@ -35,8 +34,6 @@ _READ_CHUNK = 1 << 20
 DEFAULT_MAX_LINE_BYTES = 16 << 20
 # session_meta carries Codex's base instructions, tens of kilobytes; this bounds a corrupt first line.
 _META_MAX_BYTES = 4 << 20
-# Epoch values above this are milliseconds (year 5138 in seconds), normalised to seconds.
-_MILLISECONDS_FLOOR = 1e11
 # Codex's own context messages share role "user" with real prompts; these openings mark them.
 _CONTEXT_PREFIXES = ("<environment_context>", "<user_instructions>", "<turn_aborted>", "# AGENTS.md instructions")
 # Only these byte patterns can mark a line the reader acts on; everything else is screened out.
@@ -314,21 +311,6 @@ def _window(raw: Any) -> QuotaWindow | None:
     minutes_int = int(minutes) if minutes is not None and 0 < minutes < 1e9 else 0
     return QuotaWindow(used_percent=used, window_minutes=minutes_int,
                        resets_at=epoch_seconds(raw.get("resets_at")))
-
-
-def finite_number(value: Any) -> float | None:
-    """A real, finite number (booleans and strings are not numbers here)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
-
-
-def epoch_seconds(value: Any) -> float | None:
-    number = finite_number(value)
-    if number is None or number <= 0:
-        return None
-    return number / 1000.0 if number >= _MILLISECONDS_FLOOR else number
 
 
 def is_usage_limit_error(error: Any) -> bool:
