@@ -1,0 +1,198 @@
+"""Scripted sessions for the golden transition logs in tests/replays/.
+
+Each scenario is a list of events as the adapters would report them, plus what it must show (the
+states it passes through, the final exit status). ``tools/record_golden.py`` runs them through the
+core and writes the logs; ``tests/test_golden_logs.py`` replays the files and checks the facts, so a
+change in behaviour shows up as a divergence at a named seq.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from supervisor.core import events as ev
+from supervisor.core.quota import QuotaSnapshot, QuotaWindow
+from supervisor.core.settings import SessionSettings
+
+T0 = 1795562000.0
+HOUR = 3600.0
+WEEK = 7 * 24 * HOUR
+SESSION = "01a20fd6-0841-7b11-bef0-67e429d6e15c"
+ALPHA, BRAVO, CHARLIE = "a-1f0c9e2d7b", "a-5e8a41c0d3", "a-9b27f6e4a1"
+
+
+def snap(used_5h: float, used_weekly: float, at: float, *, reset_5h: float | None = None,
+         reset_weekly: float | None = None, limit_reached: bool = False) -> QuotaSnapshot:
+    return QuotaSnapshot(
+        windows=(QuotaWindow(used_5h, 300, reset_5h if reset_5h is not None else at + 2 * HOUR),
+                 QuotaWindow(used_weekly, 10080, reset_weekly if reset_weekly is not None else at + 4 * 24 * HOUR)),
+        observed_at=at, limit_reached=limit_reached)
+
+
+@dataclass
+class Scenario:
+    name: str
+    doc: str
+    events: list[ev.Event]
+    exit_status: int
+    visits: tuple[str, ...]
+    settings: SessionSettings = field(default_factory=SessionSettings)
+
+
+def _launch(t: float, account: str = ALPHA, used: float = 20.0) -> list[ev.Event]:
+    return [ev.SessionStarted(at=t), ev.AccountLeased(at=t + 0.01, account=account),
+            ev.QuotaProbed(at=t + 0.2, account=account, snapshot=snap(used, 10, t + 0.2)),
+            ev.ChildReady(at=t + 0.7), ev.SessionBound(at=t + 2.0, session_id=SESSION)]
+
+
+def _turn(t: float, used_5h: float, used_weekly: float = 10.0, typed_at: float | None = None) -> list[ev.Event]:
+    return [ev.TurnStarted(at=t), ev.QuotaObserved(at=t + 1.0, snapshot=snap(used_5h, used_weekly, t + 1.0)),
+            ev.TurnFinished(at=t + 1.1, last_input_at=typed_at if typed_at is not None else t - 0.5)]
+
+
+def normal_session_and_quit() -> Scenario:
+    t = T0
+    events = _launch(t) + _turn(t + 10, 25) + _turn(t + 40, 31) + [ev.ChildExited(at=t + 60, code=0)]
+    return Scenario("normal_session_and_quit", "one account, two turns, the user quits with Ctrl-C twice",
+                    events, 0, ("acquiring", "probing", "running", "exited"))
+
+
+def prewarm_rotate_resume_quit() -> Scenario:
+    t = T0
+    events = _launch(t, used=80) + _turn(t + 10, 91)  # 9 % left: prewarm (floor 10 %)
+    events += [ev.AccountLeased(at=t + 12, account=BRAVO),
+               ev.QuotaProbed(at=t + 12.3, account=BRAVO, snapshot=snap(5, 2, t + 12.3))]
+    events += _turn(t + 30, 96, typed_at=t + 29)  # 4 % left: rotation due, user typed 2.1 s ago
+    events += [ev.ChildExited(at=t + 31.6, code=0),
+               ev.ChildReady(at=t + 32.2), ev.SessionBound(at=t + 32.3, session_id=SESSION)]
+    events += _turn(t + 50, 7)
+    events += [ev.ChildExited(at=t + 90, code=0)]
+    return Scenario("prewarm_rotate_resume_quit", "prewarm B near the limit, rotate at the turn boundary, resume, quit",
+                    events, 0, ("running", "prewarming", "restarting", "resuming", "exited"))
+
+
+def usage_limit_reselect_resume() -> Scenario:
+    t = T0
+    events = _launch(t, used=50) + _turn(t + 10, 60)
+    events += [ev.TurnStarted(at=t + 30),
+               ev.QuotaObserved(at=t + 30.5, snapshot=snap(100, 12, t + 30.5, limit_reached=False)),
+               ev.UsageLimitHit(at=t + 30.6, resets_at=t + 3 * HOUR),
+               ev.ChildExited(at=t + 31.0, code=0),
+               ev.AccountLeased(at=t + 31.05, account=CHARLIE),
+               ev.QuotaProbed(at=t + 31.4, account=CHARLIE, snapshot=snap(3, 1, t + 31.4)),
+               ev.ChildReady(at=t + 32.0), ev.SessionBound(at=t + 32.1, session_id=SESSION)]
+    events += _turn(t + 33, 5) + [ev.ChildExited(at=t + 80, code=0)]
+    return Scenario("usage_limit_reselect_resume",
+                    "a usage limit with no successor ready: stop, fresh selection, resume, re-submit the prompt",
+                    events, 0, ("running", "restarting", "acquiring", "probing", "resuming", "exited"))
+
+
+def pool_exhausted_wait_resume() -> Scenario:
+    t = T0
+    reset = t + 31 + 150.0
+    events = _launch(t, used=50) + [
+        ev.TurnStarted(at=t + 30), ev.UsageLimitHit(at=t + 30.6, resets_at=t + 3 * HOUR),
+        ev.ChildExited(at=t + 31.0, code=0),
+        ev.PoolExhausted(at=t + 31.05, soonest_reset_at=reset, reason="every account is cooling down"),
+        ev.Tick(at=t + 91.05), ev.Tick(at=t + 151.05), ev.Tick(at=reset),
+        ev.AccountLeased(at=reset + 0.01, account=BRAVO),
+        ev.QuotaProbed(at=reset + 0.3, account=BRAVO, snapshot=snap(0, 40, reset + 0.3)),
+        ev.ChildReady(at=reset + 1.0), ev.SessionBound(at=reset + 1.1, session_id=SESSION),
+        ev.ChildExited(at=reset + 30, code=0)]
+    return Scenario("pool_exhausted_wait_resume", "whole pool exhausted: count down to the soonest reset, then resume",
+                    events, 0, ("restarting", "acquiring", "probing", "resuming", "running", "exited"))
+
+
+def probe_failures_with_cooldowns() -> Scenario:
+    t = T0
+    events = [ev.SessionStarted(at=t),
+              ev.AccountLeased(at=t + 0.01, account=ALPHA),
+              ev.ProbeFailed(at=t + 2.5, account=ALPHA, kind="unavailable"),
+              ev.AccountLeased(at=t + 2.51, account=BRAVO),
+              ev.QuotaProbed(at=t + 2.8, account=BRAVO, snapshot=snap(97, 30, t + 2.8)),
+              ev.AccountLeased(at=t + 2.81, account=CHARLIE),
+              ev.QuotaProbed(at=t + 3.1, account=CHARLIE, snapshot=snap(10, 10, t + 3.1)),
+              ev.ChildReady(at=t + 3.6), ev.ChildExited(at=t + 20, code=0)]
+    return Scenario("probe_failures_with_cooldowns",
+                    "startup gate: an unavailable probe (short cooldown), an exhausted one (cooldown to reset), a healthy one",
+                    events, 0, ("acquiring", "probing", "running", "exited"))
+
+
+def restart_budget_exhausted() -> Scenario:
+    t = T0
+    settings = SessionSettings(max_restarts=1)
+    events = _launch(t, used=50) + [
+        ev.TurnStarted(at=t + 10), ev.UsageLimitHit(at=t + 10.5, resets_at=t + 3 * HOUR),
+        ev.ChildExited(at=t + 11, code=0),
+        ev.AccountLeased(at=t + 11.01, account=BRAVO),
+        ev.QuotaProbed(at=t + 11.3, account=BRAVO, snapshot=snap(50, 20, t + 11.3)),
+        ev.ChildReady(at=t + 12), ev.SessionBound(at=t + 12.1, session_id=SESSION)]
+    events += _turn(t + 20, 97)  # at the floor again, but the budget is spent: keep running, tell the user
+    events += _turn(t + 40, 99) + [ev.ChildExited(at=t + 60, code=0)]
+    return Scenario("restart_budget_exhausted", "the restart budget is spent: rotation stops, the user is told",
+                    events, 0, ("resuming", "running", "exited"), settings)
+
+
+def thrash_guard() -> Scenario:
+    t = T0
+    settings = SessionSettings(thrash_rotations=2, thrash_window_s=600)
+    events = _launch(t, used=50)
+    clock = t
+    for account in (BRAVO, CHARLIE):
+        clock += 20
+        events += [ev.TurnStarted(at=clock), ev.UsageLimitHit(at=clock + 0.5, resets_at=clock + HOUR),
+                   ev.ChildExited(at=clock + 1, code=0),
+                   ev.AccountLeased(at=clock + 1.01, account=account),
+                   ev.QuotaProbed(at=clock + 1.3, account=account, snapshot=snap(40, 20, clock + 1.3)),
+                   ev.ChildReady(at=clock + 2), ev.SessionBound(at=clock + 2.1, session_id=SESSION)]
+    events += [ev.TurnStarted(at=clock + 20), ev.UsageLimitHit(at=clock + 20.5, resets_at=clock + HOUR),
+               ev.ChildExited(at=clock + 40, code=0)]
+    return Scenario("thrash_guard", "two rotations within the window: the third is refused and the user told",
+                    events, 0, ("restarting", "resuming", "running", "exited"), settings)
+
+
+def interrupt_during_restarting() -> Scenario:
+    t = T0
+    events = _launch(t, used=50) + [
+        ev.TurnStarted(at=t + 10), ev.UsageLimitHit(at=t + 10.5, resets_at=t + HOUR),
+        ev.Interrupted(at=t + 10.7, signal=15),
+        ev.Tick(at=t + 13.5),  # Codex ignored Ctrl-C: SIGTERM
+        ev.ChildExited(at=t + 13.6, signal=15)]
+    return Scenario("interrupt_during_restarting", "SIGTERM to codex-fsm while it stops the child: quit, status 143",
+                    events, 143, ("running", "restarting", "exited"))
+
+
+def child_crash() -> Scenario:
+    t = T0
+    events = _launch(t) + _turn(t + 10, 30) + [
+        ev.ChildExited(at=t + 20, signal=11),
+        ev.ChildReady(at=t + 20.6), ev.SessionBound(at=t + 20.7, session_id=SESSION)]
+    events += _turn(t + 30, 33) + [ev.ChildExited(at=t + 50, code=0)]
+    return Scenario("child_crash", "Codex dies of SIGSEGV: resume the same session on the same account, then quit",
+                    events, 0, ("running", "resuming", "exited"))
+
+
+def stop_ladder_escalation() -> Scenario:
+    t = T0
+    events = _launch(t, used=50) + [
+        ev.TurnStarted(at=t + 10), ev.UsageLimitHit(at=t + 10.5, resets_at=t + HOUR),
+        ev.Tick(at=t + 13.5), ev.Tick(at=t + 15.5), ev.ChildExited(at=t + 15.6, signal=9),
+        ev.AccountLeased(at=t + 15.7, account=BRAVO),
+        ev.QuotaProbed(at=t + 16.0, account=BRAVO, snapshot=snap(10, 10, t + 16.0)),
+        ev.Tick(at=t + 31.0),  # no readiness signal: assume ready after the timeout
+        ev.Interrupted(at=t + 40, signal=2), ev.ChildExited(at=t + 40.4, code=0)]
+    return Scenario("stop_ladder_escalation",
+                    "Codex ignores Ctrl-C and SIGTERM: SIGKILL; the resumed child never signals ready; the user interrupts",
+                    events, 130, ("restarting", "acquiring", "probing", "resuming", "running", "exited"))
+
+
+def nothing_usable() -> Scenario:
+    t = T0
+    events = [ev.SessionStarted(at=t), ev.PoolExhausted(at=t + 0.01, soonest_reset_at=None, reason="no enabled accounts")]
+    return Scenario("nothing_usable", "no enabled account at all: give up at once with a clear message",
+                    events, 1, ("acquiring", "exited"))
+
+
+SCENARIOS = [normal_session_and_quit, prewarm_rotate_resume_quit, usage_limit_reselect_resume,
+             pool_exhausted_wait_resume, probe_failures_with_cooldowns, restart_budget_exhausted, thrash_guard,
+             interrupt_during_restarting, child_crash, stop_ladder_escalation, nothing_usable]
