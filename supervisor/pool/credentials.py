@@ -1,0 +1,93 @@
+"""Credentials of parked accounts for quota probes: read them, and refresh them under a lease.
+
+A refresh rotates the single-use refresh token, so it happens only while this process holds the
+account's lease, never while a child runs on the account (its Codex owns the token then), and its
+answer is written back atomically before anything else can use the account.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from ..errors import CredentialError
+from .auth import AuthFile, read_auth_file
+from .homes import AccountHomes
+from .leases import DEFAULT_LEASE_TTL_S, OwnerCheck, ProcessIdentity, current_process, grant, held_by, \
+    is_stale, owner_alive
+from .refresh import TokenRefresher
+from .store import PoolStore
+
+CHILD_PURPOSE = "session"
+REFRESH_PURPOSE = "refresh"
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What a usage probe sends: ``Authorization: Bearer <access_token>`` and ``chatgpt-account-id``."""
+
+    access_token: str
+    chatgpt_account_id: str
+
+    def __repr__(self) -> str:
+        return "Credentials(access_token=<redacted>, chatgpt_account_id=<redacted>)"
+
+
+def credentials_of(auth: AuthFile) -> Credentials:
+    return Credentials(access_token=auth.access_token, chatgpt_account_id=auth.identity.chatgpt_account_id)
+
+
+class CredentialStore:
+    def __init__(self, store: PoolStore, homes: AccountHomes, refresher: TokenRefresher | None = None,
+                 owner: ProcessIdentity | None = None, clock: Callable[[], float] = time.time,
+                 lease_ttl_s: float = DEFAULT_LEASE_TTL_S, alive: OwnerCheck | None = None) -> None:
+        self._store = store
+        self._homes = homes
+        self._refresher = refresher or TokenRefresher()
+        self._owner = owner or current_process()
+        self._clock = clock
+        self._ttl = lease_ttl_s
+        self._alive = alive or (lambda lease: owner_alive(lease, self._owner.host))
+
+    def read_credentials(self, account: str) -> Credentials:
+        """The account's current access token and ChatGPT account id, from its only copy."""
+        return credentials_of(read_auth_file(self._homes.auth_path(account)))
+
+    def refresh_credentials(self, account: str) -> Credentials:
+        """Refresh the account's token and store the result; raises CredentialError when the account is
+        leased to another live process or a child runs on it, or when the token endpoint refuses."""
+        generation, temporary = self._take_lease(account)
+        try:
+            current = read_auth_file(self._homes.auth_path(account))
+            refreshed = self._refresher.refresh(current, account)
+            with self._store.lock():
+                # The old refresh token is spent: the new one is kept even if the lease was lost meanwhile.
+                self._homes.write_auth(account, refreshed.to_bytes())
+        finally:
+            if temporary:
+                self._release(account, generation)
+        return credentials_of(refreshed)
+
+    def _take_lease(self, account: str) -> tuple[int, bool]:
+        now = self._clock()
+        with self._store.transaction() as pool:
+            record = pool.get(account)
+            if record is None:
+                raise CredentialError(f"account {account} is not in the pool")
+            lease = record.lease
+            if lease is not None and self._owner.owns(lease):
+                if lease.purpose == CHILD_PURPOSE:
+                    raise CredentialError(f"account {account} has a Codex child running on it; its Codex owns "
+                                          "the token, so codex-fsm does not refresh it")
+                return lease.generation, False
+            if lease is not None and not is_stale(lease, now, self._alive):
+                raise CredentialError(f"account {account} is leased to process {lease.owner_pid} on {lease.host}; "
+                                      "only the lease holder may refresh its token")
+            return grant(record, self._owner, REFRESH_PURPOSE, now, self._ttl).generation, True
+
+    def _release(self, account: str, generation: int) -> None:
+        with self._store.transaction() as pool:
+            record = pool.get(account)
+            if held_by(record, self._owner, generation):
+                record.lease = None

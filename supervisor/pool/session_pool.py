@@ -1,0 +1,152 @@
+"""The pool as one supervised session sees it: the ``PoolPort`` the run loop drives.
+
+Every call is one short pool transaction: read the pool fresh under the lock, decide, write, unlock.
+Marks (cooldowns, quota snapshots) are written when they are made, so no later failure or retry can
+lose them. Which account to lease is ``core.ranking``'s choice over a snapshot of the pool; this
+class only builds the candidate views, reclaims stale leases and records the lease.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+from ..core.events import AccountLeased, Event, LeaseLost, PoolExhausted
+from ..core.quota import QuotaSnapshot, Thresholds
+from ..core.ranking import CandidateView, rank_candidates, soonest_availability
+from .credentials import CHILD_PURPOSE
+from .homes import AccountHomes
+from .leases import DEFAULT_LEASE_TTL_S, OwnerCheck, ProcessIdentity, current_process, grant, held_by, owner_alive
+from .locations import account_homes, pool_store
+from .model import AccountRecord, Cooldown, Pool
+from .store import PoolStore
+
+
+class SessionPool:
+    def __init__(self, store: PoolStore, homes: AccountHomes, thresholds_for: Callable[[str], Thresholds],
+                 owner: ProcessIdentity | None = None, lease_ttl_s: float = DEFAULT_LEASE_TTL_S,
+                 alive: OwnerCheck | None = None) -> None:
+        self._store = store
+        self._homes = homes
+        self._thresholds_for = thresholds_for
+        self._owner = owner or current_process()
+        self._ttl = lease_ttl_s
+        self._alive = alive or (lambda lease: owner_alive(lease, self._owner.host))
+        self._held: dict[str, int] = {}
+
+    @property
+    def held(self) -> dict[str, int]:
+        """Accounts this session holds, with the generation of each lease."""
+        return dict(self._held)
+
+    def lease_candidate(self, purpose: str, exclude: tuple[str, ...], now: float) -> Event:
+        with self._store.transaction() as pool:
+            self._reclaim_stale(pool, now)
+            views = [self._view(record) for record in pool.accounts]
+            unusable = tuple(exclude) + tuple(r.id for r in pool.accounts if not self._homes.exists(r.id))
+            ranked = rank_candidates(views, now, self._thresholds_for, unusable)
+            if not ranked:
+                soonest = soonest_availability(views, now, self._thresholds_for, unusable)
+                return PoolExhausted(at=now, soonest_reset_at=soonest, reason=_exhausted_reason(pool, unusable))
+            record = pool.get(ranked[0])
+            assert record is not None
+            lease = grant(record, self._owner, purpose, now, self._ttl)
+            if purpose == CHILD_PURPOSE:
+                record.last_used = now
+            self._held[record.id] = lease.generation
+            return AccountLeased(at=now, account=record.id)
+
+    def release(self, account: str, now: float) -> None:
+        generation = self._held.pop(account, None)
+        if generation is None:
+            return
+        with self._store.transaction() as pool:
+            record = pool.get(account)
+            if held_by(record, self._owner, generation):
+                record.lease = None
+
+    def cool_down(self, account: str, until: float, reason: str, now: float) -> None:
+        # An account the user removed meanwhile has nothing left to mark.
+        self._update(account, lambda record: setattr(record, "cooldown", Cooldown(until, reason, now)))
+
+    def record_quota(self, account: str, snapshot: QuotaSnapshot, now: float) -> None:
+        self._update(account, lambda record: setattr(record, "quota", snapshot))
+
+    def codex_home(self, account: str) -> Path:
+        """The account's private CODEX_HOME, its overlay brought in step with the real home.
+
+        Called right before a child is spawned there: a lease this session holds is marked as having
+        a child from now on, so no quota probe refreshes the token the child's Codex owns.
+        """
+        generation = self._held.get(account)
+        if generation is not None:
+            with self._store.transaction() as pool:
+                record = pool.get(account)
+                if held_by(record, self._owner, generation) and record.lease.purpose != CHILD_PURPOSE:
+                    record.lease.purpose = CHILD_PURPOSE
+        return self._homes.sync(account)
+
+    def heartbeat(self, now: float) -> list[Event]:
+        if not self._held:
+            return []
+        lost: list[str] = []
+        with self._store.transaction() as pool:
+            for account, generation in self._held.items():
+                record = pool.get(account)
+                if held_by(record, self._owner, generation):
+                    record.lease.expires_at = now + self._ttl
+                else:
+                    lost.append(account)
+        for account in lost:
+            del self._held[account]
+        return [LeaseLost(at=now, account=account) for account in lost]
+
+    def close(self, now: float) -> None:
+        if not self._held:
+            return
+        held, self._held = self._held, {}
+        with self._store.transaction() as pool:
+            for account, generation in held.items():
+                record = pool.get(account)
+                if held_by(record, self._owner, generation):
+                    record.lease = None
+
+    def _update(self, account: str, change: Callable[[AccountRecord], None]) -> None:
+        with self._store.transaction() as pool:
+            record = pool.get(account)
+            if record is not None:
+                change(record)
+
+    def _reclaim_stale(self, pool: Pool, now: float) -> None:
+        for record in pool.accounts:
+            lease = record.lease
+            if lease is None or self._held.get(record.id) == lease.generation and self._owner.owns(lease):
+                continue
+            owner_gone = not self._alive(lease)
+            if lease.expires_at <= now or owner_gone:
+                record.lease = None
+                if owner_gone:
+                    # The dead holder's Codex may have been mid-way through writing rotated tokens.
+                    self._homes.recover_auth(record.id)
+
+    def _view(self, record: AccountRecord) -> CandidateView:
+        cooldown = record.cooldown
+        return CandidateView(
+            account=record.id, enabled=record.enabled, leased=record.lease is not None,
+            cooldown_until=None if cooldown is None else cooldown.until,
+            cooldown_set_at=None if cooldown is None else cooldown.set_at,
+            snapshot=record.quota, order=record.order)
+
+
+def _exhausted_reason(pool: Pool, unusable: Sequence[str]) -> str:
+    if not pool.accounts:
+        return "the pool has no accounts (add one with `codex-fsm accounts import`)"
+    if not any(r.enabled for r in pool.accounts):
+        return "every account is disabled"
+    return "every account is leased, cooling down, or below its quota floor"
+
+
+def open_session_pool(thresholds_for: Callable[[str], Thresholds], env: Mapping[str, str] | None = None,
+                      lease_ttl_s: float = DEFAULT_LEASE_TTL_S) -> SessionPool:
+    """The session pool at the configured places ($CODEX_FSM_HOME, $CODEX_HOME)."""
+    return SessionPool(pool_store(env), account_homes(env), thresholds_for, lease_ttl_s=lease_ttl_s)

@@ -1,0 +1,139 @@
+"""The pool file: load and validate it, and change it only inside the pool lock.
+
+Every change is a short transaction: take the lock, read the file fresh, apply the change, write it
+back atomically (keeping the previous version as ``pool.json.bak``), release the lock. A file that
+does not parse is never overwritten: the error names the file, what is wrong, and the backup to
+restore. An exception raised inside a transaction propagates as itself and nothing is written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator, TypeVar
+
+from marshmallow import ValidationError
+
+from ..errors import PoolError
+from ..paths import ensure_private_dir
+from .atomic import write_private_file
+from .lock import DEFAULT_LOCK_TIMEOUT_S, PoolLock
+from .model import SCHEMA_VERSION, Pool, PoolSchema, dump_pool
+
+T = TypeVar("T")
+
+
+class PoolFileError(PoolError):
+    """The pool file exists but cannot be used; it has been left exactly as it was."""
+
+
+class PoolStore:
+    def __init__(self, path: Path, lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> None:
+        self.path = path
+        self.lock_timeout_s = lock_timeout_s
+
+    @property
+    def lock_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".lock")
+
+    @property
+    def backup_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".bak")
+
+    def lock(self) -> PoolLock:
+        self._ensure_dir()
+        return PoolLock(self.lock_path, self.lock_timeout_s)
+
+    def load(self) -> Pool:
+        """The pool as it is on disk now (an empty pool when there is no file yet)."""
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return Pool()
+        except OSError as exc:
+            raise PoolFileError(f"cannot read the pool file {self.path}: {exc.strerror or exc}") from exc
+        return parse_pool(raw, self.path, self.backup_path)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Pool]:
+        """Hold the lock, yield the current pool, and write it back if the block changed it."""
+        with self.lock():
+            pool = self.load()
+            before = dump_pool(pool)
+            yield pool
+            if dump_pool(pool) != before:
+                self._save(pool)
+
+    def mutate(self, change: Callable[[Pool], T]) -> T:
+        with self.transaction() as pool:
+            return change(pool)
+
+    def _save(self, pool: Pool) -> None:
+        pool.version = SCHEMA_VERSION
+        data = json.dumps(dump_pool(pool), indent=1, sort_keys=True).encode() + b"\n"
+        self._keep_backup()
+        write_private_file(self.path, data)
+
+    def _keep_backup(self) -> None:
+        # A hard link keeps the current (known good: it was just parsed) version as the backup
+        # without copying; the atomic rename below then gives pool.json a new inode.
+        staging = self.path.with_name(f".{self.path.name}.bak.{os.getpid()}")
+        try:
+            os.link(self.path, staging)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise PoolError(f"could not back up the pool file {self.path}: {exc.strerror or exc}") from exc
+        try:
+            os.replace(staging, self.backup_path)
+        except OSError as exc:
+            os.unlink(staging)
+            raise PoolError(f"could not back up the pool file to {self.backup_path}: {exc.strerror or exc}") from exc
+
+    def _ensure_dir(self) -> None:
+        try:
+            ensure_private_dir(self.path.parent)
+        except OSError as exc:
+            raise PoolError(f"cannot create the codex-fsm home {self.path.parent}: {exc.strerror or exc} "
+                            "(set CODEX_FSM_HOME to a writable directory)") from exc
+
+
+def parse_pool(raw: bytes, path: Path, backup: Path) -> Pool:
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise PoolFileError(_unusable(path, backup, f"it is not UTF-8 text (byte {exc.start})")) from None
+    except json.JSONDecodeError as exc:
+        what = "it is empty" if not raw.strip() else f"invalid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})"
+        raise PoolFileError(_unusable(path, backup, what)) from None
+    if not isinstance(data, dict):
+        raise PoolFileError(_unusable(path, backup, "the top level is not a JSON object"))
+    version = data.get("version")
+    if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
+        raise PoolFileError(
+            f"the pool file {path} has schema version {version}, written by a newer codex-fsm; this one "
+            f"reads up to version {SCHEMA_VERSION}. Upgrade codex-fsm; the file was left untouched.")
+    try:
+        return PoolSchema().load(data)
+    except ValidationError as exc:
+        raise PoolFileError(_unusable(path, backup, f"invalid fields: {_flatten(exc.messages)}")) from None
+
+
+def _unusable(path: Path, backup: Path, what: str) -> str:
+    if backup.exists():
+        recovery = (f"The last good version is {backup}: check it with `codex-fsm doctor`, then restore it "
+                    f"with `cp {backup} {path}`.")
+    else:
+        recovery = f"No backup exists: move {path} aside and re-import your accounts with `codex-fsm accounts import`."
+    return f"the pool file {path} cannot be used: {what}. It was left untouched. {recovery}"
+
+
+def _flatten(messages: object, where: str = "") -> str:
+    if isinstance(messages, dict):
+        return "; ".join(_flatten(v, f"{where}.{k}" if where else str(k)) for k, v in messages.items())
+    if isinstance(messages, list):
+        return "; ".join(_flatten(m, where) for m in messages)
+    text = str(messages).rstrip(".")
+    return f"{where}: {text}" if where else text
