@@ -1,0 +1,484 @@
+"""codex-fsm's configuration: a TOML file, ``CODEX_FSM_*`` overrides, validated into a frozen Config.
+
+Where it is read from: ``$CODEX_FSM_CONFIG`` if set (it must exist), else
+``platformdirs.user_config_dir("codex-fsm")/config.toml`` (optional). Precedence: environment > file >
+default. Every setting is declared once in ``SETTINGS`` with its default, bounds and meaning; the
+table drives the marshmallow schema, the environment names and ``codex-fsm config``.
+
+- File: ``[section] key = value``; an unknown section or key is an error with a suggestion.
+  Per-account quota floors go in ``[quota.accounts."<account id or label>"]`` with any of the
+  ``[quota]`` keys.
+- Environment: ``CODEX_FSM_<SECTION>_<KEY>`` (``CODEX_FSM_QUOTA_ROTATE_5H=10``). Booleans accept
+  1/0/true/false/yes/no (one parser); an empty or non-numeric number is an error naming the variable,
+  never silently the minimum (reference-supervisor.md §9 item 32). Lists are split like a shell.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+import shlex
+import sys
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from marshmallow import Schema, ValidationError, validate
+from marshmallow import fields as mfields
+
+from .core.quota import Thresholds
+from .core.settings import SessionSettings
+from .errors import ConfigError
+
+CONFIG_ENV = "CODEX_FSM_CONFIG"
+ENV_PREFIX = "CODEX_FSM_"
+CONFIG_FILE_NAME = "config.toml"
+ACCOUNTS_TABLE = "accounts"
+_DAY = 86400.0
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    section: str
+    key: str
+    kind: str  # "int", "float", "bool", "str", "url", "list"
+    default: Any
+    doc: str
+    low: float | None = None
+    high: float | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.section}.{self.key}"
+
+    @property
+    def env_var(self) -> str:
+        return f"{ENV_PREFIX}{self.section.upper()}_{self.key.upper()}"
+
+    @property
+    def bounds(self) -> str:
+        if self.low is None and self.high is None:
+            return ""
+        return f"{_fmt(self.low)}..{_fmt(self.high)}"
+
+
+def _s(section: str, key: str, kind: str, default: Any, doc: str,
+       low: float | None = None, high: float | None = None) -> Setting:
+    return Setting(section, key, kind, default, doc, low, high)
+
+
+_THRESHOLD_KEYS = ("rotate_5h", "rotate_weekly", "margin_5h", "margin_weekly")
+
+SETTINGS: tuple[Setting, ...] = (
+    _s("quota", "rotate_5h", "float", 5.0, "rotate when the 5-hour window's remaining % falls to this", 0, 100),
+    _s("quota", "rotate_weekly", "float", 5.0, "rotate when the weekly window's remaining % falls to this", 0, 100),
+    _s("quota", "margin_5h", "float", 5.0, "prewarm a successor this many % before the 5-hour rotate floor", 0, 100),
+    _s("quota", "margin_weekly", "float", 3.0, "prewarm this many % before the weekly rotate floor", 0, 100),
+    _s("session", "max_restarts", "int", 16, "relaunches (rotations, crash resumes) allowed per session", 0, 1000),
+    _s("session", "thrash_rotations", "int", 3, "this many rotations within thrash_window_s stop rotating", 1, 100),
+    _s("session", "thrash_window_s", "float", 600.0, "window of the thrash guard", 1, _DAY),
+    _s("session", "idle_before_rotate_s", "float", 1.5, "keyboard quiet time required before a rotation", 0, 600),
+    _s("session", "stop_interrupt_s", "float", 3.0, "wait after Codex's own quit (Ctrl-C twice)", 0.1, 120),
+    _s("session", "stop_terminate_s", "float", 2.0, "wait after SIGTERM before SIGKILL", 0.1, 120),
+    _s("session", "stop_kill_s", "float", 2.0, "wait after SIGKILL before giving up", 0.1, 120),
+    _s("session", "max_pool_wait_s", "float", 3600.0, "longest total wait for a reset when every account is spent",
+       0, 7 * _DAY),
+    _s("session", "countdown_every_s", "float", 60.0, "how often a pool wait reports the time left", 1, 3600),
+    _s("session", "probe_failure_cooldown_s", "float", 60.0, "bench a candidate whose probe failed this long",
+       1, _DAY),
+    _s("session", "unknown_reset_cooldown_s", "float", 900.0, "bench an exhausted account with no known reset",
+       1, 7 * _DAY),
+    _s("session", "prewarm_retry_s", "float", 300.0, "retry a successor search that found nothing after", 1, _DAY),
+    _s("session", "resume_ready_timeout_s", "float", 15.0, "treat a resumed child as ready after this long",
+       1, 600),
+    _s("session", "resubmit_interrupted_prompt", "bool", True,
+       "re-submit, once, the prompt a usage-limit error interrupted"),
+    _s("probe", "chatgpt_base_url", "url", "https://chatgpt.com/backend-api",
+       "base of the usage endpoint ({base}/wham/usage)"),
+    _s("probe", "ca_bundle", "str", "", "CA bundle file for the usage endpoint (empty: the system's)"),
+    _s("probe", "connect_timeout_s", "float", 5.0, "usage probe connect timeout", 0.1, 60),
+    _s("probe", "read_timeout_s", "float", 10.0, "usage probe read timeout", 0.1, 120),
+    _s("probe", "cache_ttl_s", "float", 300.0,
+       "reuse an account's probe answer this long (300 s = at most 12 probes per candidate per hour)", 30, _DAY),
+    _s("probe", "cache_size", "int", 64, "accounts whose probe answers are cached (LRU)", 1, 10000),
+    _s("probe", "workers", "int", 2, "probes running at once", 1, 16),
+    _s("pool", "lock_timeout_s", "float", 10.0, "longest wait for the pool lock", 0.1, 600),
+    _s("pool", "lease_ttl_s", "float", 30.0, "a lease not renewed this long is stale", 1, 3600),
+    _s("pool", "heartbeat_s", "float", 10.0, "how often leases are renewed (below lease_ttl_s)", 0.1, 1200),
+    _s("codex", "bin", "str", "", "the real Codex binary (empty: found on PATH)"),
+    _s("codex", "extra_args", "list", (), "arguments added to every Codex command line"),
+    _s("logs", "keep_days", "int", 14, "delete transition logs older than this", 0, 3650),
+    _s("logs", "max_files", "int", 200, "keep at most this many transition logs", 1, 100000),
+)
+SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+SECTIONS: tuple[str, ...] = tuple(dict.fromkeys(s.section for s in SETTINGS))
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a value came from: ``default``, ``file`` (``where`` = path) or ``env`` (``where`` = variable)."""
+
+    kind: str
+    where: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.where}" if self.where else self.kind
+
+
+DEFAULT = Origin("default")
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaConfig:
+    rotate_5h: float = 5.0
+    rotate_weekly: float = 5.0
+    margin_5h: float = 5.0
+    margin_weekly: float = 3.0
+
+    def thresholds(self) -> Thresholds:
+        return Thresholds(self.rotate_5h, self.rotate_weekly, self.margin_5h, self.margin_weekly)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountQuota:
+    """``[quota.accounts."<name>"]``: floors for one account (by id or label); unset keys inherit."""
+
+    name: str
+    rotate_5h: float | None = None
+    rotate_weekly: float | None = None
+    margin_5h: float | None = None
+    margin_weekly: float | None = None
+
+    def over(self, base: QuotaConfig) -> Thresholds:
+        values = {k: getattr(self, k) for k in _THRESHOLD_KEYS if getattr(self, k) is not None}
+        return replace(base, **values).thresholds()
+
+
+@dataclass(frozen=True, slots=True)
+class SessionConfig:
+    max_restarts: int = 16
+    thrash_rotations: int = 3
+    thrash_window_s: float = 600.0
+    idle_before_rotate_s: float = 1.5
+    stop_interrupt_s: float = 3.0
+    stop_terminate_s: float = 2.0
+    stop_kill_s: float = 2.0
+    max_pool_wait_s: float = 3600.0
+    countdown_every_s: float = 60.0
+    probe_failure_cooldown_s: float = 60.0
+    unknown_reset_cooldown_s: float = 900.0
+    prewarm_retry_s: float = 300.0
+    resume_ready_timeout_s: float = 15.0
+    resubmit_interrupted_prompt: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeConfig:
+    chatgpt_base_url: str = "https://chatgpt.com/backend-api"
+    ca_bundle: str = ""
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 10.0
+    cache_ttl_s: float = 300.0
+    cache_size: int = 64
+    workers: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class PoolConfig:
+    lock_timeout_s: float = 10.0
+    lease_ttl_s: float = 30.0
+    heartbeat_s: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class CodexConfig:
+    bin: str = ""
+    extra_args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LogsConfig:
+    keep_days: int = 14
+    max_files: int = 200
+
+
+_SECTION_TYPES: dict[str, type] = {"quota": QuotaConfig, "session": SessionConfig, "probe": ProbeConfig,
+                                   "pool": PoolConfig, "codex": CodexConfig, "logs": LogsConfig}
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    quota: QuotaConfig = field(default_factory=QuotaConfig)
+    session: SessionConfig = field(default_factory=SessionConfig)
+    probe: ProbeConfig = field(default_factory=ProbeConfig)
+    pool: PoolConfig = field(default_factory=PoolConfig)
+    codex: CodexConfig = field(default_factory=CodexConfig)
+    logs: LogsConfig = field(default_factory=LogsConfig)
+    accounts: tuple[AccountQuota, ...] = ()
+    # The file looked for, and whether it existed (a missing default file just means "all defaults").
+    path: Path | None = None
+    file_found: bool = False
+    origins: tuple[tuple[str, Origin], ...] = ()
+
+    def value(self, name: str) -> Any:
+        """The effective value of ``section.key``."""
+        section, key = name.split(".", 1)
+        return getattr(getattr(self, section), key)
+
+    def origin(self, name: str) -> Origin:
+        for known, where in self.origins:
+            if known == name:
+                return where
+        return DEFAULT
+
+    def session_settings(self, account_ids: Mapping[str, str] | None = None) -> SessionSettings:
+        """The core's settings. ``account_ids`` maps labels to account ids for per-account floors;
+        a name that is not a known label is taken to be an account id."""
+        labels = account_ids or {}
+        overrides = tuple((labels.get(a.name, a.name), a.over(self.quota)) for a in self.accounts)
+        values = {f.name: getattr(self.session, f.name) for f in fields(SessionConfig)}
+        return SessionSettings(thresholds=self.quota.thresholds(), account_thresholds=overrides, **values)
+
+
+def default_config_path(env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    configured = env.get(CONFIG_ENV, "").strip()
+    if configured:
+        return Path(configured).expanduser()
+    import platformdirs  # imported lazily: start-up time matters
+
+    return Path(platformdirs.user_config_dir("codex-fsm")) / CONFIG_FILE_NAME
+
+
+def load_config(env: Mapping[str, str] | None = None, path: Path | str | None = None) -> Config:
+    """Defaults, then the file, then the environment; raises ConfigError naming the culprit."""
+    env = os.environ if env is None else env
+    explicit = path is not None or bool(env.get(CONFIG_ENV, "").strip())
+    config_path = Path(path).expanduser() if path is not None else default_config_path(env)
+    found = _read_toml(config_path, must_exist=explicit)
+    document = found if found is not None else {}
+    file_origin = Origin("file", str(config_path))
+
+    raw: dict[str, dict[str, Any]] = {section: {} for section in SECTIONS}
+    origins: dict[str, Origin] = {}
+    accounts = _check_document(document, config_path)
+    for section, table in document.items():
+        for key, value in table.items():
+            if not (section == "quota" and key == ACCOUNTS_TABLE):
+                raw[section][key] = value
+                origins[f"{section}.{key}"] = file_origin
+    for setting, value in _env_values(env):
+        raw[setting.section][setting.key] = value
+        origins[setting.name] = Origin("env", setting.env_var)
+
+    loaded = {section: _validate(section, raw[section], origins) for section in SECTIONS}
+    sections = {name: _SECTION_TYPES[name](**values) for name, values in loaded.items()}
+    config = Config(**sections, accounts=_account_quotas(accounts, config_path),
+                    path=config_path, file_found=found is not None,
+                    origins=tuple(sorted(origins.items())))
+    _check_relations(config)
+    return config
+
+
+# -- reading --------------------------------------------------------------------------------------
+
+
+def _read_toml(path: Path, must_exist: bool) -> dict[str, Any] | None:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        if must_exist:
+            raise ConfigError(f"config file {path} does not exist (named by ${CONFIG_ENV})") from None
+        return None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+
+
+def _check_document(document: dict[str, Any], path: Path) -> dict[str, Any]:
+    """Reject unknown sections and keys (with a suggestion); return the per-account table."""
+    for section, table in document.items():
+        if section not in SECTIONS:
+            raise ConfigError(f"{path}: unknown section [{section}]{_suggest(section, SECTIONS, '[{}]')}")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: {section} must be a table ([{section}]), not a value")
+        known = [s.key for s in SETTINGS if s.section == section]
+        if section == "quota":
+            known.append(ACCOUNTS_TABLE)
+        for key in table:
+            if key not in known:
+                raise ConfigError(f"{path}: unknown key {key!r} in [{section}]{_suggest(key, known)}")
+    accounts = document.get("quota", {}).get(ACCOUNTS_TABLE, {})
+    if not isinstance(accounts, dict):
+        raise ConfigError(f'{path}: quota.accounts must be tables ([quota.accounts."<id or label>"])')
+    return accounts
+
+
+def _account_quotas(accounts: dict[str, Any], path: Path) -> tuple[AccountQuota, ...]:
+    result = []
+    for name, table in accounts.items():
+        where = f'{path}: [quota.accounts."{name}"]'
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where} must be a table")
+        for key in table:
+            if key not in _THRESHOLD_KEYS:
+                raise ConfigError(f"{where}: unknown key {key!r}{_suggest(key, _THRESHOLD_KEYS)}")
+        try:
+            values = _schema("quota", table.keys())().load(table)
+        except ValidationError as exc:
+            key, messages = next(iter(exc.normalized_messages().items()))
+            raise ConfigError(f"{where} {key}: {' '.join(map(str, messages))}") from None
+        result.append(AccountQuota(name=str(name), **values))
+    return tuple(result)
+
+
+def _env_values(env: Mapping[str, str]) -> list[tuple[Setting, Any]]:
+    by_var = {s.env_var: s for s in SETTINGS}
+    section_prefixes = tuple(f"{ENV_PREFIX}{section.upper()}_" for section in SECTIONS)
+    values = []
+    for var in sorted(env):
+        setting = by_var.get(var)
+        if setting is None:
+            if var.startswith(section_prefixes):
+                raise ConfigError(f"unknown environment variable {var}{_suggest(var, list(by_var))}")
+            continue
+        values.append((setting, parse_env_value(setting, env[var])))
+    return values
+
+
+def parse_bool(text: str, name: str) -> bool:
+    """The one boolean parser: 1/0, true/false, yes/no (any case)."""
+    word = text.strip().lower()
+    if word in ("1", "true", "yes"):
+        return True
+    if word in ("0", "false", "no"):
+        return False
+    raise ConfigError(f"{name}={text!r} is not a boolean; use 1/0, true/false or yes/no")
+
+
+def parse_env_value(setting: Setting, text: str) -> Any:
+    var = setting.env_var
+    if setting.kind == "bool":
+        return parse_bool(text, var)
+    if setting.kind in ("int", "float"):
+        stripped = text.strip()
+        if not stripped:
+            raise ConfigError(f"{var} is empty; expected {_a(setting.kind)} in {setting.bounds}")
+        try:
+            number = int(stripped) if setting.kind == "int" else float(stripped)
+        except ValueError:
+            raise ConfigError(f"{var}={text!r} is not {_a(setting.kind)}; expected one in {setting.bounds}") from None
+        if isinstance(number, float) and not math.isfinite(number):
+            raise ConfigError(f"{var}={text!r} is not a finite number")
+        return number
+    if setting.kind == "list":
+        try:
+            return shlex.split(text)
+        except ValueError as exc:
+            raise ConfigError(f"{var}: cannot split {text!r} into arguments: {exc}") from None
+    return text.strip()
+
+
+# -- validation -----------------------------------------------------------------------------------
+
+
+class _StrictFloat(mfields.Float):
+    """A TOML float or integer; a string or a boolean is a type error, not coerced."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class _StrictString(mfields.String):
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, str):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def _field(setting: Setting) -> mfields.Field:
+    bounded = validate.Range(min=setting.low, max=setting.high)
+    if setting.kind == "int":
+        return mfields.Integer(strict=True, validate=bounded)
+    if setting.kind == "float":
+        return _StrictFloat(allow_nan=False, validate=bounded)
+    if setting.kind == "bool":
+        return mfields.Boolean(truthy={True}, falsy={False})
+    if setting.kind == "url":
+        return mfields.Url(schemes={"http", "https"}, require_tld=False)
+    if setting.kind == "list":
+        return mfields.List(_StrictString())
+    return _StrictString()
+
+
+def _schema(section: str, keys: Any = None) -> type[Schema]:
+    wanted = set(keys) if keys is not None else None
+    return Schema.from_dict({s.key: _field(s) for s in SETTINGS
+                             if s.section == section and (wanted is None or s.key in wanted)},
+                            name=f"{section.capitalize()}Schema")
+
+
+def _validate(section: str, values: dict[str, Any], origins: Mapping[str, Origin]) -> dict[str, Any]:
+    merged = {s.key: s.default for s in SETTINGS if s.section == section}
+    merged.update(values)
+    try:
+        loaded = _schema(section)().load(merged)
+    except ValidationError as exc:
+        key, messages = sorted(exc.normalized_messages().items())[0]
+        name = f"{section}.{key}"
+        raise ConfigError(f"{_where(name, origins)} = {merged.get(key)!r}: {' '.join(_flatten(messages))}") from None
+    if "extra_args" in loaded:
+        loaded["extra_args"] = tuple(loaded["extra_args"])
+    return loaded
+
+
+def _check_relations(config: Config) -> None:
+    origins = dict(config.origins)
+    if config.pool.heartbeat_s >= config.pool.lease_ttl_s:
+        raise ConfigError(f"{_where('pool.heartbeat_s', origins)}: {config.pool.heartbeat_s} must be below "
+                          f"pool.lease_ttl_s ({config.pool.lease_ttl_s}), or leases lapse between renewals")
+    bundle = config.probe.ca_bundle
+    if bundle and not Path(bundle).expanduser().is_file():
+        raise ConfigError(f"{_where('probe.ca_bundle', origins)}: {bundle} is not a file")
+
+
+def _where(name: str, origins: Mapping[str, Origin]) -> str:
+    origin = origins.get(name, DEFAULT)
+    if origin.kind == "env":
+        return origin.where
+    if origin.kind == "file":
+        section, key = name.split(".", 1)
+        return f"{origin.where}: [{section}] {key}"
+    return f"default {name}"
+
+
+def _flatten(messages: Any) -> list[str]:
+    if isinstance(messages, dict):
+        return [m for value in messages.values() for m in _flatten(value)]
+    if isinstance(messages, list):
+        return [m for value in messages for m in _flatten(value)]
+    return [str(messages)]
+
+
+def _suggest(word: str, choices: Any, template: str = "{!r}") -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {template.format(close[0])}?" if close else ""
+
+
+def _a(kind: str) -> str:
+    return "an integer" if kind == "int" else "a number"
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else str(value)
