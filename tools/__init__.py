@@ -1,0 +1,1 @@
+"""Developer tools: the fake ChatGPT backend and the benchmark scripts."""
