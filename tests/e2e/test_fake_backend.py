@@ -126,7 +126,8 @@ def test_non_loopback_host_is_a_violation(backend: FakeChatGPTBackend, http: req
 
 def test_websocket_attempt_gets_426_and_unknown_routes_404(backend: FakeChatGPTBackend,
                                                            http: requests.Session) -> None:
-    upgrade = http.get(f"{backend.openai_base_url}/responses", headers={"Upgrade": "websocket", "Connection": "Upgrade"})
+    upgrade = http.get(f"{backend.openai_base_url}/responses",
+                       headers={"Upgrade": "websocket", "Connection": "Upgrade"})
     unknown = http.get(f"{backend.chatgpt_base_url}wham/security-setup")
     assert (upgrade.status_code, unknown.status_code) == (426, 404)
     assert [(r.kind, r.status) for r in backend.requests()] == [("websocket", 426), ("unrouted", 404)]

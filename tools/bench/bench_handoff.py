@@ -79,7 +79,7 @@ def main() -> int:
             work.mkdir()
             homes = [scratch / "home-a", scratch / "home-b"]
             write_codex_config(homes[0], backend.chatgpt_base_url, backend.openai_base_url, [work])
-            for home, account in zip(homes, ("acct-a", "acct-b")):
+            for home, account in zip(homes, ("acct-a", "acct-b"), strict=True):
                 home.mkdir(mode=0o700, exist_ok=True)
                 write_auth_json(home / "auth.json", backend.issue_credentials(account, f"{account}@example.invalid"))
             envs = [codex_env(h, backend.ca_path, backend.refresh_token_url, scratch) for h in homes]
@@ -113,7 +113,7 @@ def main() -> int:
     print(row("codex stop (Ctrl-C x2 -> exit)", stops))
     print(row("codex start (resume <id> -> idle composer)", starts))
     print(row("codex fresh start (-> idle composer)", [fresh_start]))
-    print(row("codex stop + start (handoff floor)", [a + b for a, b in zip(stops[1:], starts)]))
+    print(row("codex stop + start (handoff floor)", [a + b for a, b in zip(stops[1:], starts, strict=True)]))
     if violations:
         print("fake backend violations:", *violations, sep="\n  ")
         return 1

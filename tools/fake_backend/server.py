@@ -259,7 +259,7 @@ class FakeChatGPTBackend:
             self._turns_answered += 1
             return self._accounts[account_id], self._turns_answered
 
-    def _refresh(self, presented: str) -> tuple[int, dict[str, object]]:
+    def _refresh(self, presented: str) -> tuple[int, dict[str, object], str | None]:
         now = int(self._clock())
         with self._lock:
             old = self._by_refresh_token.get(presented)
@@ -277,11 +277,13 @@ class FakeChatGPTBackend:
                 at=now, account_id=old.account_id if old else None, presented_fingerprint=fingerprint(presented),
                 presented_label=old.label if old else None, issued_label=issued.label if issued else None,
                 outcome=outcome))
+        account_id = old.account_id if old else None
         if issued is None:
             return 401, {"error": {"code": "refresh_token_invalidated",
-                                   "message": "Your refresh token has been revoked."}}
+                                   "message": "Your refresh token has been revoked."}}, account_id
         return 200, {"id_token": issued.id_token, "access_token": issued.access_token,
-                     "refresh_token": issued.refresh_token, "token_type": "Bearer", "expires_in": TEN_YEARS}
+                     "refresh_token": issued.refresh_token, "token_type": "Bearer",
+                     "expires_in": TEN_YEARS}, account_id
 
     def _answer_text(self, turn: int, account_id: str, prompt: str) -> str:
         short = " ".join(prompt.split())[:48]
@@ -360,8 +362,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _token_refresh(self, body: dict[str, object] | None) -> None:
         presented = str((body or {}).get("refresh_token") or "")
-        status, payload = self.backend._refresh(presented)
-        self._reply_json("token_refresh", status, payload)
+        status, payload, account_id = self.backend._refresh(presented)
+        self._reply_json("token_refresh", status, payload, account_id)
 
     def _responses(self, body: dict[str, object]) -> None:
         account_id = self.headers.get("chatgpt-account-id") or ""
@@ -400,8 +402,8 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         self._reply_json("unrouted", 404, {"error": {"message": f"fake backend: no route {self.command} {path}"}})
 
-    def _reply_json(self, kind: str, status: int, payload: dict[str, object]) -> None:
-        self.backend._record(self, kind, status)
+    def _reply_json(self, kind: str, status: int, payload: dict[str, object], account_id: str | None = None) -> None:
+        self.backend._record(self, kind, status, account_id=account_id)
         self._send_json(status, payload, {})
 
     def _send_json(self, status: int, payload: dict[str, object], headers: dict[str, str]) -> None:
