@@ -37,8 +37,20 @@ graphviz:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq graphviz >/dev/null; }
 	@command -v dot >/dev/null || { echo "make: graphviz's dot is still missing"; exit 1; }
 
+# The suite runs inside a loopback-only network namespace where the machine allows it, and always with
+# dead proxies, so that nothing (the real Codex included) can reach a host other than 127.0.0.1.
+DEAD_PROXIES := HTTPS_PROXY=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 ALL_PROXY=http://127.0.0.1:9 \
+                NO_PROXY=127.0.0.1,localhost https_proxy=http://127.0.0.1:9 http_proxy=http://127.0.0.1:9 \
+                no_proxy=127.0.0.1,localhost
+
 test: install codex graphviz
-	$(BIN)/pytest $(PYTEST_ARGS)
+	@if unshare -n true 2>/dev/null && command -v ip >/dev/null; then \
+	  echo "make: running the suite in a loopback-only network namespace"; \
+	  env $(DEAD_PROXIES) CODEX_FSM_NETNS=1 unshare -n sh -c 'ip link set lo up && exec $(BIN)/pytest $(PYTEST_ARGS)'; \
+	else \
+	  echo "make: no network namespace available here; running with dead proxies only"; \
+	  env $(DEAD_PROXIES) $(BIN)/pytest $(PYTEST_ARGS); \
+	fi
 
 diagrams: install graphviz
 	$(BIN)/codex-fsm diagram --format mermaid -o statecharts/session.mmd
