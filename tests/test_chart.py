@@ -50,11 +50,13 @@ def test_machine_has_no_auto_transition_back_doors():
 
 
 @pytest.mark.parametrize("mutate,message", [
-    (lambda d: d["transitions"][1].update(dest="limbo"), r"row 2 \(acquiring --account_leased--> limbo\): unknown destination state 'limbo'"),
+    (lambda d: d["transitions"][1].update(dest="limbo"),
+     r"row 2 \(acquiring --account_leased--> limbo\): unknown destination state 'limbo'"),
     (lambda d: d["transitions"][1].update(source="nowhere"), r"row 2 .*unknown source state 'nowhere'"),
     (lambda d: d["transitions"][2].update({"if": ["is_sunny"]}), r"row 3 .*unknown guard 'is_sunny'"),
     (lambda d: d["transitions"][1].update(actions=["os.system"]), r"row 2 .*unknown action 'os.system'"),
-    (lambda d: d["transitions"][1].update(trigger="account_stolen"), r"row 2 .*trigger 'account_stolen' is not declared"),
+    (lambda d: d["transitions"][1].update(trigger="account_stolen"),
+     r"row 2 .*trigger 'account_stolen' is not declared"),
     (lambda d: d["transitions"][1].update(dest=5), r"row 2 .*dest: Not a valid string"),
     (lambda d: d["transitions"][1].update(colour="red"), r"row 2 .*colour: Unknown field"),
     (lambda d: d.update(schema=2), r"schema: Must be equal to 1"),
@@ -102,7 +104,8 @@ def test_trap_state_is_refused():
 def test_ambiguous_unguarded_duplicate_is_refused():
     i = row_index(DOCUMENT, "pool_exhausted", "acquiring")
     doc = mutated(lambda d: d["transitions"][i].pop("if"))
-    with pytest.raises(ChartError, match=r"can never fire, an unguarded row for 'pool_exhausted' in 'acquiring' comes first"):
+    with pytest.raises(ChartError,
+                       match=r"can never fire, an unguarded row for 'pool_exhausted' in 'acquiring' comes first"):
         load_chart(doc)
 
 

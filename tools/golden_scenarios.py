@@ -114,7 +114,8 @@ def probe_failures_with_cooldowns() -> Scenario:
               ev.QuotaProbed(at=t + 3.1, account=CHARLIE, snapshot=snap(10, 10, t + 3.1)),
               ev.ChildReady(at=t + 3.6), ev.ChildExited(at=t + 20, code=0)]
     return Scenario("probe_failures_with_cooldowns",
-                    "startup gate: an unavailable probe (short cooldown), an exhausted one (cooldown to reset), a healthy one",
+                    "startup gate: an unavailable probe (short cooldown), an exhausted one (cooldown to reset), "
+                    "a healthy one",
                     events, 0, ("acquiring", "probing", "running", "exited"))
 
 
@@ -182,13 +183,15 @@ def stop_ladder_escalation() -> Scenario:
         ev.Tick(at=t + 31.0),  # no readiness signal: assume ready after the timeout
         ev.Interrupted(at=t + 40, signal=2), ev.ChildExited(at=t + 40.4, code=0)]
     return Scenario("stop_ladder_escalation",
-                    "Codex ignores Ctrl-C and SIGTERM: SIGKILL; the resumed child never signals ready; the user interrupts",
+                    "Codex ignores Ctrl-C and SIGTERM: SIGKILL; the resumed child never signals ready; "
+                    "the user interrupts",
                     events, 130, ("restarting", "acquiring", "probing", "resuming", "running", "exited"))
 
 
 def nothing_usable() -> Scenario:
     t = T0
-    events = [ev.SessionStarted(at=t), ev.PoolExhausted(at=t + 0.01, soonest_reset_at=None, reason="no enabled accounts")]
+    events = [ev.SessionStarted(at=t),
+              ev.PoolExhausted(at=t + 0.01, soonest_reset_at=None, reason="no enabled accounts")]
     return Scenario("nothing_usable", "no enabled account at all: give up at once with a clear message",
                     events, 1, ("acquiring", "exited"))
 
