@@ -124,7 +124,7 @@ class AccountHomes:
             if entry.is_symlink():
                 target = Path(os.readlink(entry))
                 if not _shared(name):
-                    add(name, "is a link but must be private to the account")
+                    add(name, "must not be a link (account-bound, or an SQLite -wal/-shm file)")
                 elif target != self.real_home / name:
                     add(name, f"links to {target}, expected {self.real_home / name}")
             elif _shared(name) and not name.startswith((".auth-", f".{AUTH_FILE}.")):

@@ -1,0 +1,99 @@
+"""Per-account CODEX_HOME overlay (codex-home-overlay.md §9)."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from supervisor.pool.homes import AccountHomes
+
+from .fakes import auth_bytes
+
+
+def _real_home(real: Path) -> None:
+    for name in ("config.toml", "history.jsonl", "state_5.sqlite", "state_5.sqlite-wal", "state_5.sqlite-shm",
+                 "auth.json", "auth.lock", "models_cache.json", "AGENTS.md"):
+        (real / name).write_text("x")
+    for name in ("sessions", "packages", "app-server-daemon", "agents"):
+        (real / name).mkdir()
+
+
+def test_overlay_links_shared_entries_and_keeps_account_entries_private(homes: AccountHomes) -> None:
+    _real_home(homes.real_home)
+    homes.write_auth("a-0000000001", auth_bytes())
+    home = homes.sync("a-0000000001")
+    links = {p.name: Path(os.readlink(p)) for p in home.iterdir() if p.is_symlink()}
+    expected = {"config.toml", "history.jsonl", "state_5.sqlite", "AGENTS.md", "sessions", "agents",
+                ".sqlite-maintenance.lock", "shell_snapshots", "thread-writer-locks",
+                "tui-thread-reference-capabilities", "skills"}
+    assert set(links) == expected
+    assert all(target == homes.real_home / name for name, target in links.items())
+    assert [p.name for p in home.iterdir() if not p.is_symlink()] == ["auth.json"]
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    assert stat.S_IMODE((home / "auth.json").stat().st_mode) == 0o600
+    assert (home / "auth.json").read_bytes() == auth_bytes()  # not the real home's auth.json
+    assert homes.check("a-0000000001") == []
+
+
+def test_new_entries_of_the_real_home_are_linked_on_the_next_sync(homes: AccountHomes) -> None:
+    homes.write_auth("a-0000000001", auth_bytes())
+    home = homes.sync("a-0000000001")
+    (homes.real_home / "rules").mkdir()
+    (homes.real_home / "logs_2.sqlite").write_text("x")
+    (homes.real_home / "logs_2.sqlite-wal").write_text("x")
+    homes.sync("a-0000000001")
+    assert (home / "rules").is_symlink() and (home / "logs_2.sqlite").is_symlink()
+    assert not (home / "logs_2.sqlite-wal").exists()
+
+
+def test_links_that_must_not_exist_are_dropped(homes: AccountHomes) -> None:
+    homes.write_auth("a-0000000001", auth_bytes())
+    home = homes.sync("a-0000000001")
+    (homes.real_home / "packages").mkdir()
+    (home / "packages").symlink_to(homes.real_home / "packages")
+    (home / "state_5.sqlite-wal").symlink_to(homes.real_home / "state_5.sqlite-wal")
+    assert {p.entry for p in homes.check("a-0000000001")} == {"packages", "state_5.sqlite-wal"}
+    homes.sync("a-0000000001")
+    assert not (home / "packages").exists() and not (home / "state_5.sqlite-wal").is_symlink()
+
+
+def test_a_private_copy_of_a_shared_entry_is_kept_and_reported(homes: AccountHomes) -> None:
+    homes.write_auth("a-0000000001", auth_bytes())
+    home = homes.home("a-0000000001")
+    (home / "history.jsonl").write_text("private lines")
+    (homes.real_home / "history.jsonl").write_text("shared")
+    homes.sync("a-0000000001")
+    assert (home / "history.jsonl").read_text() == "private lines"
+    problems = homes.check("a-0000000001")
+    assert [p.entry for p in problems] == ["history.jsonl"]
+    assert "should be a link" in str(problems[0])
+
+
+def test_check_reports_missing_credentials_and_loose_modes(homes: AccountHomes) -> None:
+    home = homes.sync("a-0000000001")
+    home.chmod(0o755)
+    found = {p.entry: p.problem for p in homes.check("a-0000000001")}
+    assert "no credentials" in found["auth.json"]
+    assert "0700" in found[str(home)]
+    assert "missing" in homes.check("a-0000000099")[0].problem
+
+
+def test_recover_adopts_a_newer_complete_leftover_and_removes_leftovers(homes: AccountHomes) -> None:
+    homes.write_auth("a-0000000001", auth_bytes(refresh="rt_old", last_refresh="2026-01-01T00:00:00.000000Z"))
+    home = homes.home("a-0000000001")
+    (home / ".auth-Xy12ab").write_bytes(auth_bytes(refresh="rt_new", last_refresh="2026-02-01T00:00:00.000000Z"))
+    (home / ".auth-torn").write_bytes(b'{"tokens": {"acc')
+    assert homes.recover_auth("a-0000000001") is True
+    assert b"rt_new" in (home / "auth.json").read_bytes()
+    assert sorted(p.name for p in home.iterdir()) == ["auth.json"]
+
+
+def test_recover_ignores_older_or_foreign_leftovers(homes: AccountHomes) -> None:
+    homes.write_auth("a-0000000001", auth_bytes(refresh="rt_cur", last_refresh="2026-03-01T00:00:00.000000Z"))
+    home = homes.home("a-0000000001")
+    (home / ".auth-old").write_bytes(auth_bytes(refresh="rt_old", last_refresh="2026-01-01T00:00:00.000000Z"))
+    (home / ".auth-other").write_bytes(auth_bytes(account="acct-other", refresh="rt_other",
+                                                  last_refresh="2027-01-01T00:00:00.000000Z"))
+    assert homes.recover_auth("a-0000000001") is False
+    assert b"rt_cur" in (home / "auth.json").read_bytes()
