@@ -296,7 +296,7 @@ def start_waiting(ctx: SessionContext, event: ev.Event) -> list:
     assert isinstance(event, ev.PoolExhausted) and event.soonest_reset_at is not None
     if ctx.wait_started_at is None:
         ctx.wait_started_at = event.at
-    ctx.wait_until = event.soonest_reset_at
+    ctx.wait_until = max(event.soonest_reset_at, event.at + ctx.settings.min_pool_retry_s)
     ctx.next_countdown_at = event.at + ctx.settings.countdown_every_s
     return [_wait_notice(ctx, event.at)]
 

@@ -29,6 +29,8 @@ class SessionSettings:
     stop_kill_s: float = 2.0
     # Whole pool exhausted: wait for the soonest reset, but never longer than this in total.
     max_pool_wait_s: float = 3600.0
+    # ...and never retry sooner than this, even when the pool names a reset that is due already.
+    min_pool_retry_s: float = 10.0
     countdown_every_s: float = 60.0
     # Cooldowns for a benched candidate.
     probe_failure_cooldown_s: float = 60.0
