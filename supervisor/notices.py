@@ -1,0 +1,74 @@
+"""The one line the user sees for each Notify command the core issues.
+
+Accounts appear only as masked labels from an injected lookup (the pool knows them); this module
+never sees an email or a token, so it cannot show one.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from .core.commands import Notify
+
+LabelLookup = Callable[[str], str]
+PREFIX = "codex-fsm: "
+
+
+def _when(epoch: object) -> str:
+    if not isinstance(epoch, (int, float)):
+        return "an unknown time"
+    return time.strftime("%Y-%m-%d %H:%M %Z", time.localtime(epoch))
+
+
+def _label(label_of: LabelLookup, account: object) -> str:
+    return label_of(account) if isinstance(account, str) and account else "no account"
+
+
+def _manual(session_id: object) -> str:
+    return f"resume by hand with `codex resume {session_id}`" if session_id else "no session to resume"
+
+
+def _figures(notice: Notify) -> str:
+    parts = [f"{key.removeprefix('used_')} {value:g}% used" for key, value in notice.params
+             if key.startswith("used_") and isinstance(value, (int, float))]
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+_REASONS = {"quota": "quota near its limit", "usage_limit": "usage limit reached",
+            "lease_lost": "account taken by another session", None: "reselected"}
+
+
+def render(notice: Notify, label_of: LabelLookup) -> str:
+    kind, p = notice.kind, notice.param
+    if kind == "rotated":
+        source = p("from")
+        reason = _REASONS.get(p("reason"), str(p("reason")))
+        origin = f"from {_label(label_of, source)} " if source else ""
+        text = (f"session {p('session_id') or '(new)'} moved {origin}to {_label(label_of, p('to'))}: "
+                f"{reason}{_figures(notice)}")
+    elif kind == "pool_wait":
+        text = (f"every account is at its limit; waiting {p('seconds')} s for the soonest reset "
+                f"at {_when(p('reset_at'))}")
+    elif kind == "gave_up":
+        reset = p("reset_at")
+        soonest = f"; the soonest reset is {_when(reset)}" if reset else ""
+        text = f"no account can continue ({p('reason') or 'pool exhausted'}){soonest}; {_manual(p('session_id'))}"
+    elif kind == "rotation_suspended":
+        text = (f"rotation paused: {p('why')} ({p('restarts')} restarts); the session stays on this "
+                f"account; {_manual(p('session_id'))} later if it stops")
+    elif kind == "spawn_failed":
+        text = f"could not start Codex: {p('reason')}"
+    elif kind == "lease_lost":
+        text = f"another session took {_label(label_of, p('account'))}; moving at the next turn boundary"
+    elif kind == "child_unkillable":
+        text = f"Codex did not stop even after SIGKILL; {_manual(p('session_id'))}"
+    elif kind == "resume_hint":
+        text = f"Codex ended; {_manual(p('session_id'))}"
+    elif kind == "no_session_to_resume":
+        text = "the account had to change but Codex had not started a session yet; run codex-fsm again"
+    elif kind == "crash_resume":
+        text = f"Codex died of signal {p('signal')}; resuming session {p('session_id')}"
+    else:
+        text = kind.replace("_", " ")
+    return PREFIX + text

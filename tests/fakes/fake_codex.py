@@ -1,0 +1,241 @@
+#!/usr/bin/env python3
+"""A fake Codex TUI that behaves like the real one where codex-fsm relies on it (real-codex.md §4-§5,
+codex-home-overlay.md §5, §8):
+
+* holds ``$CODEX_HOME/thread-writer-locks/<id>.lock`` open from start-up, and from the first turn
+  ``$CODEX_HOME/sessions/YYYY/MM/DD/rollout-<ts>-<id>.jsonl`` (O_APPEND) until exit;
+* the rollout gets session_meta, then per turn task_started, token_count (rate limits), task_complete;
+* emits OSC 7501 idle when the composer is drawn, working on submit, done then idle at turn end,
+  clear on exit; turns on the alternate screen, bracketed paste and a hidden cursor;
+* Ctrl-C on a non-empty composer clears it; on an empty one the first arms, the second exits with the
+  resume hint; ``resume <id>`` appends to the same rollout.
+
+Controlled through files in ``$FAKE_CODEX_CONTROL`` (read when needed, so tests change behaviour
+between launches). ``<account>`` is the basename of ``$CODEX_HOME``:
+
+* ``quota-<account>``: "<5h used %> <weekly used %>" recorded in token_count (default "10 5");
+* ``limit-<account>``: the next turn fails with usage_limit_exceeded;
+* ``hold-turns``: a turn does not finish until ``release-turn`` exists (which it then deletes);
+* ``hang-on-sigint``: Ctrl-C does nothing; ``ignore-sigterm``: SIGTERM is ignored;
+* ``crash-after-turn``: the process kills itself with SIGSEGV after the next turn;
+* ``exit-code``: exit with this code on quit.
+
+It reports to the same folder: ``spawns.jsonl`` (argv, CODEX_HOME basename, pid, env keys),
+``prompts.jsonl`` (each submitted prompt and account), ``composer-<pid>`` (current composer text).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import sys
+import termios
+import time
+import tty
+import uuid
+from pathlib import Path
+
+CONTROL = Path(os.environ["FAKE_CODEX_CONTROL"])
+HOME = Path(os.environ["CODEX_HOME"])
+ACCOUNT = HOME.name
+OUT = sys.stdout.fileno()
+IN = sys.stdin.fileno()
+
+
+def osc(state: str, app: bool = True) -> bytes:
+    return f"\x1b]7501;state={state}{':app=codex' if app else ''}\x1b\\".encode()
+
+
+def out(data: bytes | str) -> None:
+    if isinstance(data, str):
+        data = data.encode()
+    os.write(OUT, data)
+
+
+def control(name: str) -> Path:
+    return CONTROL / name
+
+
+def report(name: str, record: dict) -> None:
+    with open(control(name), "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record) + "\n")
+
+
+def parse_args(argv: list[str]) -> str | None:
+    """The session id of ``resume <id>`` (options with values skipped)."""
+    takes_value = {"-c", "--config", "-m", "--model", "-p", "--profile", "-C", "--cd", "-s", "--sandbox",
+                   "-a", "--ask-for-approval", "-i", "--image", "--add-dir", "--enable", "--disable"}
+    i = 0
+    positionals = []
+    while i < len(argv):
+        if argv[i] in takes_value:
+            i += 2
+            continue
+        if not argv[i].startswith("-"):
+            positionals.append(argv[i])
+        i += 1
+    if len(positionals) >= 2 and positionals[0] == "resume":
+        return positionals[1]
+    return None
+
+
+class Session:
+    def __init__(self, resume_id: str | None) -> None:
+        self.resumed = resume_id is not None
+        self.id = resume_id or str(uuid.UUID(int=(int(time.time() * 1000) << 80) | uuid.uuid4().int >> 48))
+        locks = HOME / "thread-writer-locks"
+        locks.mkdir(parents=True, exist_ok=True)
+        self.lock_fd = os.open(locks / f"{self.id}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        self.rollout_fd: int | None = None
+        self.started = time.time()
+        self.ordinal = 0
+        if self.resumed:
+            path = self.find_rollout()
+            self.rollout_fd = os.open(path, os.O_RDWR | os.O_APPEND)
+
+    def find_rollout(self) -> Path:
+        for path in (HOME / "sessions").rglob(f"rollout-*-{self.id}.jsonl"):
+            return path
+        print(f"Error: no rollout found for thread id {self.id}", file=sys.stderr)
+        sys.exit(1)
+
+    def write(self, kind: str, payload: dict) -> None:
+        if self.rollout_fd is None:
+            stamp = time.localtime(self.started)
+            folder = HOME / "sessions" / time.strftime("%Y/%m/%d", stamp)
+            folder.mkdir(parents=True, exist_ok=True)
+            name = f"rollout-{time.strftime('%Y-%m-%dT%H-%M-%S', stamp)}-{self.id}.jsonl"
+            self.rollout_fd = os.open(folder / name, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+            self.write("session_meta", {
+                "id": self.id, "session_id": self.id, "cwd": os.getcwd(), "originator": "codex-tui",
+                "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(self.started)) + ".000Z",
+                "cli_version": "0.169.0", "source": "cli"})
+        line = {"timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()), "ordinal": self.ordinal,
+                "type": kind, "payload": payload}
+        self.ordinal += 1
+        os.write(self.rollout_fd, (json.dumps(line) + "\n").encode())
+
+
+def rate_limits(primary: float, secondary: float) -> dict:
+    now = int(time.time())
+    return {"limit_id": "codex", "primary": {"used_percent": primary, "window_minutes": 300, "resets_at": now + 3600},
+            "secondary": {"used_percent": secondary, "window_minutes": 10080, "resets_at": now + 86400 * 3}}
+
+
+def quota() -> tuple[float, float]:
+    try:
+        five, weekly = control(f"quota-{ACCOUNT}").read_text().split()
+        return float(five), float(weekly)
+    except FileNotFoundError:
+        return 10.0, 5.0
+
+
+def wait_for_release() -> None:
+    release = control("release-turn")
+    while not release.exists():
+        time.sleep(0.01)
+    release.unlink()
+
+
+def run_turn(session: Session, prompt: str) -> None:
+    report("prompts.jsonl", {"prompt": prompt, "account": ACCOUNT, "session": session.id})
+    out(osc("working"))
+    session.write("event_msg", {"type": "task_started", "turn_id": str(uuid.uuid4())})
+    session.write("response_item", {"type": "message", "role": "user",
+                                    "content": [{"type": "input_text", "text": prompt}]})
+    if control("hold-turns").exists():
+        wait_for_release()
+    limit = control(f"limit-{ACCOUNT}")
+    if limit.exists():
+        limit.unlink()
+        session.write("event_msg", {"type": "token_count", "info": None, "rate_limits": rate_limits(100.0, 7.0)})
+        session.write("event_msg", {"type": "task_complete", "last_agent_message": None, "error": {
+            "message": "You've hit your usage limit.", "codex_error_info": "usage_limit_exceeded"}})
+        out("\r\n\u25a0 You've hit your usage limit. Try again later.\r\n")
+    else:
+        five, weekly = quota()
+        out(f"\r\n\u2022 ANSWER to {prompt} on {ACCOUNT}\r\n")
+        session.write("event_msg", {"type": "token_count", "info": {}, "rate_limits": rate_limits(five, weekly)})
+        session.write("event_msg", {"type": "task_complete", "last_agent_message": f"ANSWER to {prompt}"})
+    out(osc("done"))
+    out("Worked for 0s\r\n")
+    out(osc("idle"))
+    if control("crash-after-turn").exists():
+        control("crash-after-turn").unlink()
+        os.kill(os.getpid(), signal.SIGSEGV)
+
+
+def show_size() -> None:
+    size = os.get_terminal_size(IN)
+    out(f"size {size.lines}x{size.columns}\r\n")
+
+
+def quit_cleanly(session: Session) -> None:
+    out(osc("clear", app=False))
+    out(b"\x1b[?2004l\x1b[?25h\x1b[?1049l")
+    out("Token usage: total=10 input=8 output=2\r\nTo continue this session, run:\r\n"
+        f"  codex resume {session.id}\r\n")
+    code = control("exit-code")
+    sys.exit(int(code.read_text()) if code.exists() else 0)
+
+
+def main() -> None:
+    resume_id = parse_args(sys.argv[1:])
+    report("spawns.jsonl", {"argv": sys.argv[1:], "account": ACCOUNT, "pid": os.getpid(),
+                            "env": sorted(k for k in os.environ if k.startswith("CODEX"))})
+    if control("ignore-sigterm").exists():
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    session = Session(resume_id)
+    saved = termios.tcgetattr(IN)
+    tty.setraw(IN)
+    try:
+        out(b"\x1b[?1049h\x1b[?2004h\x1b[?25l")
+        if session.resumed:
+            out(f"resumed {session.id} on {ACCOUNT}\r\n")
+        show_size()
+        signal.signal(signal.SIGWINCH, lambda *_: show_size())
+        out("\u203a Ask Codex to do anything\r\n")
+        out(osc("idle"))
+        composer = ""
+        armed = False
+        hang = control("hang-on-sigint").exists()
+        composer_file = control(f"composer-{os.getpid()}")
+        while True:
+            try:
+                data = os.read(IN, 4096)
+            except InterruptedError:
+                continue
+            if not data:
+                return
+            text = re.sub(r"\x1b\[20[01]~", "", data.decode("utf-8", "replace"))
+            for char in text:
+                if char == "\x03":
+                    if hang:
+                        continue
+                    if composer:
+                        composer, armed = "", False
+                    elif armed:
+                        quit_cleanly(session)
+                    else:
+                        armed = True
+                        out("\r\nctrl + c again to quit\r\n")
+                elif char == "\r":
+                    armed = False
+                    if composer.strip():
+                        prompt, composer = composer, ""
+                        run_turn(session, prompt)
+                elif char == "\x7f":
+                    composer = composer[:-1]
+                else:
+                    armed = False
+                    composer += char
+                    out(char)
+            composer_file.write_text(composer)
+    finally:
+        termios.tcsetattr(IN, termios.TCSADRAIN, saved)
+
+
+if __name__ == "__main__":
+    main()
