@@ -24,6 +24,7 @@ import queue
 import threading
 import time
 from collections import OrderedDict
+from dataclasses import replace
 from typing import Any, Callable, Generic, Hashable, Mapping, Protocol, TypeVar
 
 import requests
@@ -122,8 +123,11 @@ def _snapshot(windows: list[QuotaWindow], limit_reached: bool, resets_at: float 
               now: float) -> QuotaSnapshot:
     if limit_reached:
         if resets_at is not None and resets_at > now:
-            # The reset the server named blocks use until then, whatever the windows say.
-            windows = [*windows, QuotaWindow(used_percent=100.0, window_minutes=0, resets_at=resets_at)]
+            # The reset the server named blocks use until then; full windows without a reset of their
+            # own end with it (otherwise they would read as exhausted forever).
+            windows = [replace(w, resets_at=resets_at) if w.resets_at is None and w.used_percent >= 100.0 else w
+                       for w in windows]
+            windows.append(QuotaWindow(used_percent=100.0, window_minutes=0, resets_at=resets_at))
         if not any(w.resets_at is not None and w.resets_at > now for w in windows):
             # No known reset: an empty exhausted snapshot makes the core use its unknown-reset cooldown.
             windows = []
