@@ -92,6 +92,14 @@ def test_next_turn_reports_the_raised_used_percent_and_keeps_it(backend: FakeCha
     assert turn(http, backend, "acct-a", "again").headers["x-codex-primary-used-percent"] == "91.0"
 
 
+def test_each_turn_adds_the_used_percent_step_up_to_100(backend: FakeChatGPTBackend,
+                                                        http: requests.Session) -> None:
+    backend.set_account("acct-a", primary_used_percent=40.0, used_percent_step=35.0)
+    reported = [turn(http, backend, "acct-a", f"turn {n}").headers["x-codex-primary-used-percent"] for n in range(3)]
+    assert reported == ["75.0", "100.0", "100.0"]
+    assert [r.status for r in backend.turns()] == [200, 200, 429]
+
+
 def test_title_request_is_never_a_turn_and_never_refused(backend: FakeChatGPTBackend, http: requests.Session) -> None:
     backend.set_account("acct-a", exhaust_after_turns=0)
     title_format = {"format": {"type": "json_schema", "name": "codex_output_schema",

@@ -12,10 +12,8 @@ The codex-fsm part of the handoff (decision -> spawn) is added once the wrapper 
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,20 +25,10 @@ sys.path.insert(0, str(REPO))
 from tests.e2e.codex_files import resume_session_id  # noqa: E402
 from tests.e2e.terminal import Terminal  # noqa: E402
 from tools.fake_backend import FakeChatGPTBackend, codex_env, write_auth_json, write_codex_config  # noqa: E402
+from tools.fake_backend.netns import in_loopback_netns, reexec_in_loopback_netns  # noqa: E402
 
 CODEX_NATIVE = REPO / "node_modules/@openai/codex-linux-x64/vendor/x86_64-unknown-linux-musl/bin/codex"
-IN_NETNS = "CODEX_FSM_BENCH_IN_NETNS"
 PRIVATE_HOME_ENTRIES = {"auth.json", "auth.lock", "auth.json.lock", "models_cache.json"}
-
-
-def reexec_in_netns() -> None:
-    if os.environ.get(IN_NETNS) or shutil.which("unshare") is None or os.geteuid() != 0:
-        return
-    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True)
-    if probe.returncode != 0:
-        return
-    os.execvpe("unshare", ["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$0" "$@"', sys.executable,
-                           *sys.argv], {**os.environ, IN_NETNS: "1"})
 
 
 def quit_codex(terminal: Terminal) -> tuple[float, str]:
@@ -70,7 +58,7 @@ def main() -> int:
     args = parser.parse_args()
     if not CODEX_NATIVE.is_file():
         raise SystemExit(f"the real Codex CLI is missing at {CODEX_NATIVE}; run `make codex`")
-    reexec_in_netns()
+    reexec_in_loopback_netns()
     scratch = Path(tempfile.mkdtemp(prefix="bench-handoff-"))
     terminals: list[Terminal] = []
     try:
@@ -108,7 +96,7 @@ def main() -> int:
         shutil.rmtree(scratch, ignore_errors=True)
 
     print(f"codex handoff, real Codex CLI 0.169 (native), {args.runs} runs, "
-          f"netns={'yes' if os.environ.get(IN_NETNS) else 'no'}")
+          f"netns={'yes' if in_loopback_netns() else 'no'}")
     print(f"{'phase':<40} {'median ms':>9} {'min':>9} {'max':>9} {'n':>5}")
     print(row("codex stop (Ctrl-C x2 -> exit)", stops))
     print(row("codex start (resume <id> -> idle composer)", starts))

@@ -34,7 +34,8 @@ class AccountState:
 
     `turns_until_exhausted`: answered turns left before every further turn gets a usage-limit 429 (None: no
     limit). `next_turn_used_percent`: the next answered turn reports this primary usage in its headers, and it
-    stays (the turn "used" the quota). Both are cleared when the primary window resets.
+    stays (the turn "used" the quota). `used_percent_step`: every answered turn adds this much primary usage
+    (capped at 100). The first two are cleared when the primary window resets.
     """
 
     primary: Window
@@ -42,6 +43,7 @@ class AccountState:
     plan_type: str = "plus"
     turns_until_exhausted: int | None = None
     next_turn_used_percent: float | None = None
+    used_percent_step: float = 0.0
     turns_answered: int = field(default=0)
 
     @classmethod
@@ -67,7 +69,7 @@ class AccountState:
                 or self.secondary.used_percent >= 100.0)
 
     def after_answered_turn(self) -> AccountState:
-        primary = self.primary
+        primary = replace(self.primary, used_percent=min(self.primary.used_percent + self.used_percent_step, 100.0))
         if self.next_turn_used_percent is not None:
             primary = replace(primary, used_percent=self.next_turn_used_percent)
         remaining = None if self.turns_until_exhausted is None else max(self.turns_until_exhausted - 1, 0)

@@ -147,7 +147,8 @@ class FakeChatGPTBackend:
     def set_account(self, account_id: str, *, primary_used_percent: float | None = None,
                     secondary_used_percent: float | None = None, primary_resets_at: int | None = None,
                     secondary_resets_at: int | None = None, exhaust_after_turns: int | None = None,
-                    next_turn_used_percent: float | None = None, plan_type: str | None = None) -> AccountState:
+                    next_turn_used_percent: float | None = None, used_percent_step: float | None = None,
+                    plan_type: str | None = None) -> AccountState:
         """Create or change an account; arguments left as None keep their value. Returns the new state."""
         with self._lock:
             state = self._account_locked(account_id)
@@ -165,6 +166,8 @@ class FakeChatGPTBackend:
                 state = replace(state, turns_until_exhausted=exhaust_after_turns)
             if next_turn_used_percent is not None:
                 state = replace(state, next_turn_used_percent=next_turn_used_percent)
+            if used_percent_step is not None:
+                state = replace(state, used_percent_step=used_percent_step)
             if plan_type is not None:
                 state = replace(state, plan_type=plan_type)
             self._accounts[account_id] = state
