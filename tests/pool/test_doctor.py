@@ -1,0 +1,67 @@
+"""`codex-fsm doctor`: pool file, lock, leases and account homes."""
+
+from __future__ import annotations
+
+from supervisor.cli import main
+from supervisor.cli_commands import doctor
+from supervisor.pool.model import Lease
+from supervisor.pool.store import PoolStore
+
+from .conftest import add_account
+
+
+def test_healthy_pool(env, store, homes, capsys) -> None:
+    account = add_account(store, homes, 1)
+    homes.sync(account)
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert "OK      pool file" in out and f"OK      account {account}" in out
+
+
+def test_corrupt_pool_points_at_a_valid_backup(env, store, homes, capsys) -> None:
+    add_account(store, homes, 1)
+    add_account(store, homes, 2)
+    store.path.write_text("{garbage")
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "ERROR   pool file" in out
+    assert f"fix: the backup {store.backup_path} is valid (1 account(s)): restore it with `cp {store.backup_path}" in out
+    assert store.path.read_text() == "{garbage"
+
+
+def test_corrupt_pool_and_backup_say_to_reimport(env, store, homes, capsys) -> None:
+    add_account(store, homes, 1)
+    store.path.write_text("{garbage")
+    store.backup_path.write_text("also garbage")
+    assert main(["doctor"]) == 1
+    assert "no usable backup" in capsys.readouterr().out
+
+
+def test_stale_leases_and_broken_homes_and_orphans_are_reported(env, store, homes, capsys) -> None:
+    dead = add_account(store, homes, 1)
+    broken = add_account(store, homes, 2)
+    homes.sync(dead)
+    store.mutate(lambda pool: setattr(pool.get(dead), "lease", Lease(2_000_000_000, "1", "vm-x", 0.0, 1, "session")))
+    homes.auth_path(broken).write_text('{"tokens": {}}')
+    homes.write_auth("a-00000000aa", b"{}")
+    assert main(["doctor", "--quiet"]) == 1
+    out = capsys.readouterr().out
+    assert f"WARNING account {dead}: stale lease: it expired" in out
+    assert f"ERROR   account {broken}" in out and "tokens.id_token is missing" in out
+    assert "WARNING home a-00000000aa: holds credentials that no pool entry names" in out
+    assert "OK" not in out
+
+
+def test_garbage_lock_file_is_fine(env, store, homes, capsys) -> None:
+    add_account(store, homes, 1)
+    store.lock_path.write_bytes(b"\x00\x01garbage")
+    ctx = doctor.DoctorContext(store=store, homes=homes, now=0.0)
+    assert doctor.check_pool_lock(ctx)[0].severity == "ok"
+
+
+def test_checks_are_an_extensible_list(env, store, homes) -> None:
+    def extra(ctx: doctor.DoctorContext) -> list[doctor.Finding]:
+        return [doctor.Finding("warning", "extra", f"saw {len(ctx.pool.accounts)} account(s)")]
+    ctx = doctor.DoctorContext(store=PoolStore(store.path), homes=homes, now=0.0)
+    findings = doctor.run_checks(ctx, doctor.CHECKS + [extra])
+    assert findings[-1] == doctor.Finding("warning", "extra", "saw 0 account(s)")
