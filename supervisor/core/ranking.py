@@ -40,11 +40,17 @@ def _cooling(view: CandidateView, now: float, recheck_s: float) -> bool:
     return not stale
 
 
+def _stale_without_reset(snapshot: QuotaSnapshot, now: float, recheck_s: float) -> bool:
+    """An old snapshot with no reset still ahead would bench its account forever: re-check it by a probe."""
+    return now - snapshot.observed_at >= recheck_s and snapshot.soonest_reset_after(now) is None
+
+
 def eligible(view: CandidateView, now: float, thresholds: Thresholds,
              recheck_s: float = STALE_COOLDOWN_RECHECK_S) -> bool:
     if not view.enabled or view.leased or _cooling(view, now, recheck_s):
         return False
-    return view.snapshot is None or has_headroom(view.snapshot, thresholds, now)
+    return (view.snapshot is None or has_headroom(view.snapshot, thresholds, now)
+            or _stale_without_reset(view.snapshot, now, recheck_s))
 
 
 def headroom(view: CandidateView, now: float) -> float:
