@@ -228,6 +228,8 @@ def main() -> None:
                         run_turn(session, prompt)
                 elif char == "\x7f":
                     composer = composer[:-1]
+                elif char == "\x15":
+                    composer = ""
                 else:
                     armed = False
                     composer += char

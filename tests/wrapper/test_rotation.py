@@ -1,0 +1,122 @@
+"""Rotation end to end under a pty: prewarm, turn boundary, stop ladder, resume on the successor."""
+
+from __future__ import annotations
+
+import json
+import signal
+
+import pexpect
+
+from .rig import FAST_SETTINGS, quit_codex, submit, wait_for
+
+
+def _session_ids(rig) -> list[str]:
+    return [r["event"]["session_id"] for r in rig.transitions() if r.get("trigger") == "session_bound"]
+
+
+def test_quota_pressure_rotates_at_turn_boundary_and_retypes_the_draft(rig):
+    rig.touch("quota-acct-a", "91 5")  # past the prewarm floor (remaining 9 % <= 10 %)
+    child = rig.start("-m", "gpt-test", "first prompt")
+    child.expect("Ask Codex")
+    submit(child, "one")
+    child.expect("ANSWER to one on acct-a")
+    wait_for(lambda: {"call": "lease", "account": "acct-b", "purpose": "successor"} in rig.pool_calls(),
+             what="successor leased while the child runs")
+    rig.touch("quota-acct-a", "97 5")  # at the rotate floor after the next turn
+    submit(child, "two")
+    child.expect("ANSWER to two on acct-a")
+    child.send("half typed")  # a draft, not submitted; the user then goes idle
+    child.expect(r"resumed ([0-9a-f-]{36}) on acct-b")
+    resumed_id = child.match.group(1).decode()
+    child.expect("Ask Codex")
+    wait_for(lambda: any(p.read_text() == "half typed" for p in rig.control.glob("composer-*")
+                         if p.name != f"composer-{rig.spawns()[0]['pid']}"), what="draft retyped into the resumed composer")
+    child.send("\x15")  # clear the composer, then a turn on the new account
+    submit(child, "three")
+    child.expect("ANSWER to three on acct-b")
+    quit_codex(child)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+    first, second = rig.spawns()
+    assert first["account"] == "acct-a" and second["account"] == "acct-b"
+    assert second["argv"] == ["-c", "features.daemon_auto_start=false", "-m", "gpt-test", "resume", resumed_id]
+    assert set(_session_ids(rig)) == {resumed_id}
+    [rollout] = rig.rollouts()  # resume appended to the same file
+    prompts = [json.loads(line)["payload"]["content"][0]["text"] for line in rollout.read_text().splitlines()
+               if '"role": "user"' in line]
+    assert prompts == ["one", "two", "three"]
+    fired = rig.fired()
+    assert "prewarming-turn_finished->prewarming" in fired or "prewarming-tick->restarting" in fired
+    assert "restarting-child_exited->resuming" in fired
+    calls = rig.pool_calls()
+    assert {"call": "cool_down", "account": "acct-a", "reason": "quota"} in calls
+    assert not rig.rejected()
+
+
+def test_usage_limit_resumes_on_next_account_and_resubmits_the_prompt(rig):
+    rig.touch("limit-acct-a")
+    child = rig.start()
+    child.expect("Ask Codex")
+    submit(child, "do the thing")
+    child.expect("hit your usage limit")
+    child.expect("resumed .* on acct-b")
+    child.expect("ANSWER to do the thing on acct-b")
+    quit_codex(child)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert [(p["prompt"], p["account"]) for p in rig.prompts()] == [
+        ("do the thing", "acct-a"), ("do the thing", "acct-b")]
+    fired = rig.fired()
+    assert "prewarming-usage_limit_hit->restarting" in fired
+    assert "resuming-child_ready->running[resubmit_pending]" in fired
+    assert {"call": "cool_down", "account": "acct-a", "reason": "usage_limit"} in rig.pool_calls()
+
+
+def test_crash_of_the_child_resumes_the_same_session(rig):
+    rig.touch("crash-after-turn")
+    child = rig.start()
+    child.expect("Ask Codex")
+    submit(child, "boom")
+    child.expect(r"resumed ([0-9a-f-]{36}) on acct-a")
+    resumed = child.match.group(1).decode()
+    child.expect("Ask Codex")
+    quit_codex(child)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert rig.spawns()[1]["argv"][-2:] == ["resume", resumed]
+    assert any(r.startswith("running-child_exited->resuming") for r in rig.fired())
+
+
+def test_no_account_left_tells_how_to_resume_by_hand_and_when(rig):
+    rig.touch("limit-acct-a")
+    rig.touch("probe-acct-b", "99 5")
+    child = rig.start(settings={**FAST_SETTINGS, "max_pool_wait_s": 60})
+    child.expect("Ask Codex")
+    submit(child, "x")
+    child.expect(r"codex resume ([0-9a-f-]{36})")
+    session_id = child.match.group(1).decode()
+    child.expect(r"no account can continue .*the soonest reset is .*resume by hand with `codex resume ([0-9a-f-]{36})`")
+    assert child.match.group(1).decode() == session_id
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 1
+    assert "acquiring-pool_exhausted->exited" in rig.fired()
+
+
+def test_sigterm_while_waiting_for_a_reset_exits_143(rig):
+    rig.touch("limit-acct-a")
+    rig.touch("probe-acct-b", "99 5")
+    child = rig.start()
+    child.expect("Ask Codex")
+    submit(child, "x")
+    child.expect("waiting .* for the soonest reset")
+    child.kill(signal.SIGTERM)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 143
+    assert rig.fired()[-1] == "acquiring-interrupted->exited"
+    assert rig.pool_calls()[-1] == {"call": "close", "leased": []}
