@@ -84,6 +84,7 @@ SETTINGS: tuple[Setting, ...] = (
     _s("session", "stop_kill_s", "float", 2.0, "wait after SIGKILL before giving up", 0.1, 120),
     _s("session", "max_pool_wait_s", "float", 3600.0, "longest total wait for a reset when every account is spent",
        0, 7 * _DAY),
+    _s("session", "min_pool_retry_s", "float", 10.0, "never retry a whole-pool wait sooner than this", 1, 3600),
     _s("session", "countdown_every_s", "float", 60.0, "how often a pool wait reports the time left", 1, 3600),
     _s("session", "probe_failure_cooldown_s", "float", 60.0, "bench a candidate whose probe failed this long",
        1, _DAY),
@@ -165,6 +166,7 @@ class SessionConfig:
     stop_terminate_s: float = 2.0
     stop_kill_s: float = 2.0
     max_pool_wait_s: float = 3600.0
+    min_pool_retry_s: float = 10.0
     countdown_every_s: float = 60.0
     probe_failure_cooldown_s: float = 60.0
     unknown_reset_cooldown_s: float = 900.0

@@ -1,0 +1,52 @@
+"""``codex-fsm config [--json]``: every effective setting with its origin."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from supervisor.cli import main as cli_main
+from supervisor.config import SETTINGS
+
+
+@pytest.fixture
+def config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text('[quota]\nrotate_5h = 20\n[quota.accounts."main"]\nrotate_weekly = 30\n')
+    monkeypatch.setenv("CODEX_FSM_CONFIG", str(path))
+    monkeypatch.setenv("CODEX_FSM_LOGS_KEEP_DAYS", "3")
+    return path
+
+
+def test_json_lists_every_setting_with_value_and_origin(config_file: Path, capsys) -> None:
+    assert cli_main(["config", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    by_name = {entry["name"]: entry for entry in document["settings"]}
+    assert set(by_name) == {s.name for s in SETTINGS}
+    assert document["file"] == str(config_file) and document["file_found"] is True
+    assert (by_name["quota.rotate_5h"]["value"], by_name["quota.rotate_5h"]["origin"],
+            by_name["quota.rotate_5h"]["source"]) == (20.0, "file", str(config_file))
+    assert (by_name["logs.keep_days"]["value"], by_name["logs.keep_days"]["origin"],
+            by_name["logs.keep_days"]["source"]) == (3, "env", "CODEX_FSM_LOGS_KEEP_DAYS")
+    assert (by_name["probe.cache_ttl_s"]["value"], by_name["probe.cache_ttl_s"]["origin"]) == (300.0, "default")
+    assert by_name["probe.cache_ttl_s"]["bounds"] == "30..86400"
+    assert document["accounts"] == [{"name": "main", "rotate_weekly": 30.0}]
+
+
+def test_table_shows_each_origin(config_file: Path, capsys) -> None:
+    assert cli_main(["config"]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[1:]}
+    assert rows["quota.rotate_5h"][1:] == ["20.0", "file"]
+    assert rows["logs.keep_days"][1:] == ["3", "env:CODEX_FSM_LOGS_KEEP_DAYS"]
+    assert rows["session.max_restarts"][1:] == ["16", "default"]
+    assert rows['quota.accounts."main".rotate_weekly'][1:] == ["30.0", "file"]
+    assert out.splitlines()[0] == f"config file: {config_file}"
+
+
+def test_a_bad_config_is_reported_with_status_2(config_file: Path, capsys) -> None:
+    config_file.write_text("[quota]\nrotate5h = 1\n")
+    assert cli_main(["config"]) == 2
+    assert "did you mean 'rotate_5h'" in capsys.readouterr().err
