@@ -38,10 +38,15 @@ class OscScanner:
         while start != -1:
             body_start = start + len(MARKER)
             end, width = _terminator(data, body_start)
+            nested = data.find(MARKER, body_start, end if end != -1 else len(data))
+            if nested != -1:  # an unterminated sequence: the next one starts inside it
+                start = nested
+                continue
             if end == -1:
                 if len(data) - body_start <= _MAX_BODY:
                     self._carry = data[start:]
-                return states
+                    return states
+                break
             body = data[body_start:end]
             if body.startswith(b"state="):
                 states.append(body[6:].split(b":", 1)[0].decode("ascii", "replace"))

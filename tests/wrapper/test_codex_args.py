@@ -1,0 +1,101 @@
+"""Codex argument handling: classification, resume arguments, and the option table against the
+pinned Codex's own --help (run offline: `unshare -n` plus the dead-proxy variables)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from supervisor.adapters import codex_args
+from supervisor.adapters.codex_args import classify, launch_args, resume_args
+
+REPO = Path(__file__).resolve().parents[2]
+LAUNCHER = REPO / "node_modules" / "@openai" / "codex" / "bin" / "codex.js"
+SID = "01a20fd6-0841-7b11-bef0-67e429d6e15c"
+NEW = "01a20fe2-fcf0-7000-8000-000000000001"
+
+
+@pytest.mark.parametrize("argv, interactive, command", [
+    ([], True, None),
+    (["-m", "o3"], True, None),
+    (["--model", "o3"], True, None),
+    (["--model=o3", "fix the bug"], True, None),
+    (["fix the bug"], True, None),
+    (["-c", "model=o3", "-C", "/tmp", "resume", SID], True, "resume"),
+    (["fork", "--last"], True, "fork"),
+    (["exec", "do it"], False, "exec"),
+    (["-m", "o3", "exec", "do it"], False, "exec"),
+    (["login"], False, "login"),
+    (["mcp", "list"], False, "mcp"),
+    (["--help"], False, None),
+    (["-m", "o3", "--version"], False, None),
+    (["resume", "--help"], False, "resume"),
+    (["--", "exec"], True, None),
+])
+def test_classify(argv, interactive, command):
+    invocation = classify(argv)
+    assert (invocation.interactive, invocation.command) == (interactive, command)
+
+
+def test_resume_id_and_cd():
+    invocation = classify(["-C", "sub", "resume", SID, "-m", "o3"])
+    assert invocation.resume_id == SID
+    assert invocation.cd == "sub"
+    assert classify(["resume", "--last"]).resume_id is None
+
+
+@pytest.mark.parametrize("argv, expected", [
+    ([], ["resume", NEW]),
+    (["-m", "o3", "fix the bug", "--search"], ["-m", "o3", "resume", NEW, "--search"]),
+    (["-c", "a=1", "resume", SID, "follow up", "-c", "b=2"], ["-c", "a=1", "resume", NEW, "-c", "b=2"]),
+    (["resume", "--last", "--all", "-s", "read-only"], ["resume", NEW, "-s", "read-only"]),
+    (["fork", SID, "-p", "dev"], ["resume", NEW, "-p", "dev"]),
+    (["-i", "shot.png", "--model=o3", "describe"], ["--model=o3", "resume", NEW]),
+])
+def test_resume_args_keep_options_drop_prompts_ids_and_images(argv, expected):
+    assert resume_args(classify(argv), NEW) == expected
+
+
+def test_every_launch_turns_the_daemon_off():
+    assert launch_args(classify(["-m", "o3"]), None) == ["-c", "features.daemon_auto_start=false", "-m", "o3"]
+    assert launch_args(classify([]), SID)[:2] == ["-c", "features.daemon_auto_start=false"]
+
+
+def _codex_help(*args: str) -> str:
+    assert LAUNCHER.is_file(), f"{LAUNCHER} is missing: run `make codex`"
+    env = {**os.environ, "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9",
+           "NO_PROXY": "127.0.0.1,localhost", "CODEX_HOME": "/nonexistent-codex-fsm-help"}
+    script = 'ip link set lo up 2>/dev/null; exec node "$0" "$@"'
+    result = subprocess.run(["unshare", "-n", "sh", "-c", script, str(LAUNCHER), *args, "--help"],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def _options(help_text: str) -> tuple[set[str], set[str]]:
+    with_value: set[str] = set()
+    flags: set[str] = set()
+    for match in re.finditer(r"^\s+(?:(-\w), )?(--[\w-]+)( <[^>]+>)?", help_text, re.MULTILINE):
+        names = {n for n in match.group(1, 2) if n}
+        (with_value if match.group(3) else flags).update(names)
+    return with_value, flags
+
+
+def test_option_table_matches_the_pinned_codex_help():
+    root = _codex_help()
+    with_value, flags = _options(root)
+    assert with_value == codex_args.VALUE_OPTIONS
+    assert flags == codex_args.FLAG_OPTIONS
+    commands = set(re.findall(r"^  ([a-z][\w-]+)\s", root.split("Commands:")[1].split("Arguments:")[0], re.MULTILINE))
+    aliases = set(re.findall(r"\[aliases: (\w+)\]", root))
+    assert commands | aliases == codex_args.SUBCOMMANDS
+
+
+def test_option_table_matches_codex_resume_help():
+    with_value, flags = _options(_codex_help("resume"))
+    assert with_value == codex_args.VALUE_OPTIONS
+    assert flags == codex_args.FLAG_OPTIONS | codex_args.SESSION_PICKER_FLAGS
