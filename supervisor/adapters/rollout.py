@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -37,7 +38,11 @@ _META_MAX_BYTES = 4 << 20
 # Codex's own context messages share role "user" with real prompts; these openings mark them.
 _CONTEXT_PREFIXES = ("<environment_context>", "<user_instructions>", "<turn_aborted>", "# AGENTS.md instructions")
 # Only these byte patterns can mark a line the reader acts on; everything else is screened out.
-_RELEVANT = (b'"token_count"', b'"task_started"', b'"task_complete"', b'"turn_aborted"', b'"user"')
+_RELEVANT = re.compile(rb'"(?:token_count|task_started|task_complete|turn_aborted|user)"')
+# How Codex (compact serde JSON) opens a token_count line. Raw quotes cannot occur inside a JSON string,
+# so this can only be the record's own structure. Such lines are decoded lazily: of a run of them with
+# no other event in between, only the newest valid one matters.
+_TOKEN_COUNT_OPENING = b'"type":"event_msg","payload":{"type":"token_count"'
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +111,7 @@ class RolloutReader:
         self._offset = 0
         self._pending = b""
         self._skip_to_newline = False
+        self._deferred_counts: list[bytes] = []
         self._turn_snapshot: QuotaSnapshot | None = None
         self._last_snapshot: QuotaSnapshot | None = None
         self._last_prompt: str | None = None
@@ -153,6 +159,7 @@ class RolloutReader:
         self._missing = current is None
         if current is None:
             self._start_at_end = False  # a file that appears later is new: read it whole
+            self._flush_counts(events, now)
             return events
         if self._fd is None:
             self._open(current.st_size)
@@ -161,6 +168,7 @@ class RolloutReader:
             self._offset, self._pending, self._skip_to_newline = 0, b"", False
         if current.st_size > self._offset:
             self._read_new(events, now)
+        self._flush_counts(events, now)
         return events
 
     def close(self) -> None:
@@ -243,7 +251,10 @@ class RolloutReader:
         if len(line) > self._max_line_bytes:
             self._oversized += 1
             return
-        if not any(marker in line for marker in _RELEVANT):
+        if _TOKEN_COUNT_OPENING in line:
+            self._deferred_counts.append(line)
+            return
+        if _RELEVANT.search(line) is None:
             return
         record = _decode(line)
         if record is None:
@@ -260,15 +271,32 @@ class RolloutReader:
             if prompt is not None:
                 self._last_prompt = prompt
 
+    def _flush_counts(self, events: list[Event], now: float) -> None:
+        """Decode deferred token_count lines, newest first, until one holds a usable snapshot."""
+        while self._deferred_counts:
+            record = _decode(self._deferred_counts.pop())
+            if record is None:
+                self._malformed += 1
+            elif self._observe(record.get("payload"), events, now):
+                break
+        self._deferred_counts.clear()
+
+    def _observe(self, payload: Any, events: list[Event], now: float) -> bool:
+        if not isinstance(payload, dict):
+            return False
+        snapshot = snapshot_from_rate_limits(payload.get("rate_limits"), now)
+        if snapshot is None:
+            return False
+        self._last_snapshot = self._turn_snapshot = snapshot
+        if events and isinstance(events[-1], QuotaObserved):
+            events.pop()  # a newer snapshot supersedes one nothing else has seen yet
+        events.append(QuotaObserved(at=now, snapshot=snapshot))
+        return True
+
     def _handle_event_msg(self, payload_type: Any, payload: dict, events: list[Event], now: float) -> None:
+        self._flush_counts(events, now)  # earlier snapshots come first, and date a usage limit
         if payload_type == "token_count":
-            snapshot = snapshot_from_rate_limits(payload.get("rate_limits"), now)
-            if snapshot is None:
-                return
-            self._last_snapshot = self._turn_snapshot = snapshot
-            if events and isinstance(events[-1], QuotaObserved):
-                events.pop()  # a newer snapshot supersedes one nothing else has seen yet
-            events.append(QuotaObserved(at=now, snapshot=snapshot))
+            self._observe(payload, events, now)
         elif payload_type == "task_started":
             self._turn_snapshot = None
             events.append(TurnStarted(at=now))
@@ -343,7 +371,7 @@ def user_prompt_text(payload: dict) -> str | None:
 
 def _decode(line: bytes) -> dict | None:
     try:
-        record = json.loads(line)
+        record = json.loads(line.decode("utf-8"))
     except (ValueError, RecursionError):
         return None
     return record if isinstance(record, dict) else None
