@@ -21,8 +21,14 @@ BASE_URL = "https://usage.test.invalid/backend-api"
 # -- rollout lines (shapes copied from real-codex.md §4) ------------------------------------------
 
 
-def line(record: dict[str, Any]) -> bytes:
-    return (json.dumps(record) + "\n").encode()
+def line(record: dict[str, Any], compact: bool = True) -> bytes:
+    """One rollout line; compact like Codex's serde JSON unless asked otherwise."""
+    separators = (",", ":") if compact else (", ", ": ")
+    return (json.dumps(record, separators=separators) + "\n").encode()
+
+
+def spaced(compact_line: bytes) -> bytes:
+    return line(json.loads(compact_line), compact=False)
 
 
 def session_meta(session_id: str = SESSION_ID, cwd: str = "/work/project") -> bytes:

@@ -129,6 +129,24 @@ def test_consecutive_snapshots_in_one_poll_collapse_to_the_newest(path: Path) ->
     assert [e.snapshot.windows[0].used_percent for e in events if isinstance(e, QuotaObserved)] == [20.0, 30.0]
 
 
+def test_a_run_of_snapshots_keeps_the_newest_usable_one(path: Path) -> None:
+    append(path, fakes.token_count(10.0, 5.0), fakes.token_count(20.0, 5.0), fakes.token_count(None, None),
+           b'{"type":"event_msg","payload":{"type":"token_count","rate_limits": broken}\n')
+    reader = RolloutReader(path)
+    [event] = reader.poll(NOW)
+    assert event.snapshot.windows[0].used_percent == 20.0
+    assert reader.stats.malformed == 1
+
+
+def test_lines_in_another_json_layout_are_read_too(path: Path) -> None:
+    append(path, fakes.spaced(fakes.task_started()), fakes.spaced(fakes.token_count(100.0, 5.0, primary_reset=NOW + 9)),
+           fakes.spaced(fakes.task_complete("usage_limit_exceeded")), fakes.spaced(fakes.user_message("spaced")))
+    reader = RolloutReader(path)
+    events = reader.poll(NOW)
+    assert [type(e) for e in events] == [TurnStarted, QuotaObserved, UsageLimitHit]
+    assert events[2].resets_at == NOW + 9 and reader.last_prompt == "spaced"
+
+
 def test_extra_limit_families_and_empty_rate_limits_are_ignored(path: Path) -> None:
     append(path, fakes.token_count(99.0, 99.0, limit_id="codex_other"), fakes.token_count(None, None))
     assert RolloutReader(path).poll(NOW) == []
