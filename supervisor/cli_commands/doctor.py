@@ -7,6 +7,7 @@ Doctor only reads: it never rewrites the pool file or a credential.
 from __future__ import annotations
 
 import argparse
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -126,7 +127,27 @@ def check_orphan_homes(ctx: DoctorContext) -> list[Finding]:
             for name in ctx.homes.accounts_on_disk() if name not in known]
 
 
-CHECKS: list[Check] = [check_pool_file, check_pool_lock, check_leases, check_account_homes, check_orphan_homes]
+_FILE_STORE = re.compile(r'^\s*cli_auth_credentials_store\s*=\s*"file"\s*(#.*)?$', re.MULTILINE)
+_ANY_STORE = re.compile(r"^\s*cli_auth_credentials_store\s*=", re.MULTILINE)
+
+
+def check_codex_config(ctx: DoctorContext) -> list[Finding]:
+    """Codex must keep credentials in each home's auth.json, not in a keyring shared by all homes."""
+    config = ctx.homes.real_home / "config.toml"
+    try:
+        text = config.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        text = ""
+    except OSError as exc:
+        return [Finding("error", "codex config", f"cannot read {config}: {exc.strerror or exc}")]
+    if _ANY_STORE.search(text) and not _FILE_STORE.search(text):
+        return [Finding("error", "codex config", f"{config} stores credentials outside auth.json",
+                        f'set cli_auth_credentials_store = "file" in {config} (before the first [table])')]
+    return [Finding("ok", "codex config", f"{config}: credentials are kept in each account's auth.json")]
+
+
+CHECKS: list[Check] = [check_pool_file, check_pool_lock, check_leases, check_account_homes, check_orphan_homes,
+                       check_codex_config]
 
 
 def run_checks(ctx: DoctorContext, checks: list[Check] = CHECKS) -> list[Finding]:

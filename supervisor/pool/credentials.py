@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from ..errors import CredentialError
+from ..errors import CredentialError, PoolError
 from .auth import AuthFile, read_auth_file
 from .homes import AccountHomes
 from .leases import DEFAULT_LEASE_TTL_S, OwnerCheck, ProcessIdentity, current_process, grant, held_by, \
@@ -59,15 +59,34 @@ class CredentialStore:
         leased to another live process or a child runs on it, or when the token endpoint refuses."""
         generation, temporary = self._take_lease(account)
         try:
-            current = read_auth_file(self._homes.auth_path(account))
-            refreshed = self._refresher.refresh(current, account)
-            with self._store.lock():
-                # The old refresh token is spent: the new one is kept even if the lease was lost meanwhile.
-                self._homes.write_auth(account, refreshed.to_bytes())
-        finally:
+            refreshed = self._refresh_and_save(account)
+        except BaseException:
             if temporary:
-                self._release(account, generation)
+                self._release_after_failure(account, generation)
+            raise
+        if temporary:
+            self._release(account, generation)
         return credentials_of(refreshed)
+
+    def _refresh_and_save(self, account: str) -> AuthFile:
+        current = read_auth_file(self._homes.auth_path(account))
+        refreshed = self._refresher.refresh(current, account)
+        with self._store.lock():
+            # The old refresh token is spent: the new one is kept even if the lease was lost meanwhile.
+            try:
+                self._homes.write_auth(account, refreshed.to_bytes())
+            except PoolError as exc:
+                raise CredentialError(f"account {account}: the refreshed token could not be saved ({exc}); "
+                                      "the old refresh token is spent, so this account may need `codex login` "
+                                      "and `codex-fsm accounts import` again") from exc
+        return refreshed
+
+    def _release_after_failure(self, account: str, generation: int) -> None:
+        try:
+            self._release(account, generation)
+        except PoolError:
+            # The refresh error is what the caller must see; the lease left behind expires after its TTL.
+            pass
 
     def _take_lease(self, account: str) -> tuple[int, bool]:
         now = self._clock()

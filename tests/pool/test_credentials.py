@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 
 import pytest
 import requests
@@ -132,6 +134,30 @@ def test_bad_refresh_answers_are_rejected(store, homes, procs, body) -> None:
     with pytest.raises(CredentialError):
         _credential_store(store, homes, procs, FakeTokenEndpoint(body=body)).refresh_credentials(account)
     assert homes.auth_path(account).read_bytes() == before
+
+
+def test_refreshed_token_that_cannot_be_saved_is_reported_honestly(store, homes, procs, monkeypatch) -> None:
+    account = add_account(store, homes, 1)
+    before = homes.auth_path(account).read_bytes()
+
+    def no_space(fd: int, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+    endpoint = FakeTokenEndpoint(body=_rotated_tokens())
+    answer = endpoint.send
+
+    def disk_fills_up_during_the_request(request, **kwargs):
+        monkeypatch.setattr(os, "write", no_space)
+        return answer(request, **kwargs)
+    endpoint.send = disk_fills_up_during_the_request
+    credentials = _credential_store(store, homes, procs, endpoint)
+    with pytest.raises(CredentialError, match="could not be saved .*no space left.*may need `codex login`") as info:
+        credentials.refresh_credentials(account)
+    monkeypatch.undo()
+    assert "rt_rotated" not in str(info.value)
+    assert homes.auth_path(account).read_bytes() == before
+    assert not [p for p in homes.home(account).iterdir() if p.name != "auth.json"]
+    # The full disk also kept the temporary lease from being given back: it expires on its own.
+    assert PoolStore(store.path).load().get(account).lease.expires_at == NOW + 30
 
 
 def test_unknown_account_is_named(store, homes, procs) -> None:

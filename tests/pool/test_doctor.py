@@ -65,3 +65,13 @@ def test_checks_are_an_extensible_list(env, store, homes) -> None:
     ctx = doctor.DoctorContext(store=PoolStore(store.path), homes=homes, now=0.0)
     findings = doctor.run_checks(ctx, doctor.CHECKS + [extra])
     assert findings[-1] == doctor.Finding("warning", "extra", "saw 0 account(s)")
+
+
+def test_keyring_credential_store_is_an_error(env, store, homes) -> None:
+    ctx = doctor.DoctorContext(store=store, homes=homes, now=0.0)
+    assert doctor.check_codex_config(ctx)[0].severity == "ok"
+    (homes.real_home / "config.toml").write_text('model = "x"\ncli_auth_credentials_store = "keyring"\n')
+    finding = doctor.check_codex_config(ctx)[0]
+    assert finding.severity == "error" and 'cli_auth_credentials_store = "file"' in finding.fix
+    (homes.real_home / "config.toml").write_text('cli_auth_credentials_store = "file" # pooled\n')
+    assert doctor.check_codex_config(ctx)[0].severity == "ok"

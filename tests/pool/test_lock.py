@@ -172,3 +172,16 @@ def test_nested_acquire_in_one_thread_fails_fast(tmp_path: Path) -> None:
     with PoolLock(path):
         with pytest.raises(PoolError, match="already held by this thread"):
             PoolLock(path, timeout_s=60).acquire()
+
+
+def test_a_lock_failure_other_than_contention_is_not_waited_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "pool.json.lock"
+    calls = []
+
+    def no_locks(fd, flags):
+        calls.append(flags)
+        raise portalocker.LockException(OSError(errno.ENOLCK, "No locks available"))
+    monkeypatch.setattr(portalocker, "lock", no_locks)
+    with pytest.raises(PoolError, match="cannot lock the pool lock file") as info:
+        PoolLock(path, timeout_s=60, sleep=lambda s: pytest.fail("waited on a non-contention error")).acquire()
+    assert not isinstance(info.value, PoolLockTimeout) and len(calls) == 1
