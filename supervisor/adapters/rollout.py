@@ -161,9 +161,10 @@ class RolloutReader:
             self._start_at_end = False  # a file that appears later is new: read it whole
             self._flush_counts(events, now)
             return events
-        if self._fd is None:
-            self._open(current.st_size)
-        elif current.st_size < self._offset:
+        if self._fd is None and not self._open(current.st_size):
+            self._flush_counts(events, now)
+            return events
+        if current.st_size < self._offset:
             self._truncated += 1
             self._offset, self._pending, self._skip_to_newline = 0, b"", False
         if current.st_size > self._offset:
@@ -176,12 +177,13 @@ class RolloutReader:
 
     # -- file handling ---------------------------------------------------------------------------
 
-    def _open(self, size: int) -> None:
+    def _open(self, size: int) -> bool:
+        """Open the file at the path; False when it vanished between the stat and the open."""
         try:
             fd = os.open(self._path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         except FileNotFoundError:
             self._missing = True
-            return
+            return False
         except OSError as exc:
             raise RolloutError(f"cannot open rollout {self._path}: {exc.strerror}") from exc
         info = os.fstat(fd)
@@ -189,14 +191,15 @@ class RolloutReader:
         self._offset, self._pending, self._skip_to_newline = 0, b"", False
         if self._start_at_end:
             self._start_at_end = False
-            self._seek_to_last_line_start(min(size, info.st_size))
+            self._seek_to_last_line_start(fd, min(size, info.st_size))
+        return True
 
-    def _seek_to_last_line_start(self, size: int) -> None:
+    def _seek_to_last_line_start(self, fd: int, size: int) -> None:
         """Start after the last complete line; a trailing partial line is read once it completes."""
-        if size == 0 or self._fd is None:
+        if size == 0:
             return
         tail_start = max(0, size - _READ_CHUNK)
-        tail = os.pread(self._fd, size - tail_start, tail_start)
+        tail = os.pread(fd, size - tail_start, tail_start)
         newline = tail.rfind(b"\n")
         if newline >= 0:
             self._offset = tail_start + newline + 1

@@ -266,3 +266,20 @@ def test_a_first_line_that_is_not_session_meta_is_an_error(path: Path) -> None:
     append(path, fakes.task_started())
     with pytest.raises(RolloutError, match="session_meta"):
         read_session_meta(path)
+
+
+def test_a_file_that_vanishes_between_stat_and_open_is_missing(path: Path, monkeypatch) -> None:
+    append(path, fakes.token_count(10.0, 5.0))
+    reader = RolloutReader(path)
+    real_open = os.open
+
+    def vanishing_open(name, flags, *args):
+        if Path(name) == path:
+            raise FileNotFoundError(name)
+        return real_open(name, flags, *args)
+
+    monkeypatch.setattr(rollout_module.os, "open", vanishing_open)
+    assert reader.poll(NOW) == [] and reader.stats.missing
+    monkeypatch.setattr(rollout_module.os, "open", real_open)
+    [event] = reader.poll(NOW + 1)
+    assert event.snapshot.windows[0].used_percent == 10.0
