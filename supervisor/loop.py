@@ -39,7 +39,6 @@ _STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
 BIND_POLL_S = 0.2
 BOUND_ID_POLL_S = 1.0
 ROLLOUT_POLL_S = 0.5
-HEARTBEAT_S = 10.0
 _TAIL_BYTES = 4096
 _PASTE_START, _PASTE_END = b"\x1b[200~", b"\x1b[201~"
 _CTRL_C = b"\x03"
@@ -58,6 +57,7 @@ class LoopPorts:
     clock: Callable[[], float]
     label_of: LabelLookup
     status: StatusFile | None = None
+    heartbeat_s: float = 10.0
 
 
 class _Running:
@@ -110,7 +110,7 @@ class SupervisorLoop:
             if raw is not None:
                 raw.__enter__()
             now = self.ports.clock()
-            self._next_heartbeat = now + HEARTBEAT_S
+            self._next_heartbeat = now + self.ports.heartbeat_s
             self._queue.append(ev.SessionStarted(at=now, session_id=self._resume_id))
             while True:
                 self._dispatch_queue()
@@ -230,7 +230,7 @@ class SupervisorLoop:
             if running.rollout is not None and now >= running.next_rollout_at:
                 self._poll_rollout(running, now)
         if now >= self._next_heartbeat:
-            self._next_heartbeat = now + HEARTBEAT_S
+            self._next_heartbeat = now + self.ports.heartbeat_s
             self._queue.extend(self.ports.pool.heartbeat(now))
 
     def _poll_binding(self, running: _Running, now: float) -> None:

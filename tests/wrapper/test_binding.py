@@ -59,7 +59,7 @@ def test_two_sessions_in_one_cwd_each_bind_their_own(rig):
         for child in reversed(children):  # the second session's first turn happens first
             child.write(b"go\r")
             _drain_until(child, b"state=done")
-        for b, session_id in zip(binders, ids):
+        for b, session_id in zip(binders, ids, strict=True):
             found = wait_for(b.poll, what="rollout binding")
             assert found.session_id == session_id
             assert found.rollout_path.name.endswith(f"-{session_id}.jsonl")

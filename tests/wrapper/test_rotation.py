@@ -29,8 +29,9 @@ def test_quota_pressure_rotates_at_turn_boundary_and_retypes_the_draft(rig):
     child.expect(r"resumed ([0-9a-f-]{36}) on acct-b")
     resumed_id = child.match.group(1).decode()
     child.expect("Ask Codex")
-    wait_for(lambda: any(p.read_text() == "half typed" for p in rig.control.glob("composer-*")
-                         if p.name != f"composer-{rig.spawns()[0]['pid']}"), what="draft retyped into the resumed composer")
+    resumed_composer = rig.control / f"composer-{rig.spawns()[1]['pid']}"
+    wait_for(lambda: resumed_composer.exists() and resumed_composer.read_text() == "half typed",
+             what="draft retyped into the resumed composer")
     child.send("\x15")  # clear the composer, then a turn on the new account
     submit(child, "three")
     child.expect("ANSWER to three on acct-b")
