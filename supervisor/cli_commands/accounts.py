@@ -100,7 +100,7 @@ def _list(args: argparse.Namespace) -> int:
                _cooldown_text(r["cooldown"]), _quota_text(r["quota_remaining_percent"])) for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     for row in table:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
     return 0
 
 

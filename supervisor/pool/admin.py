@@ -137,8 +137,9 @@ def _row(record: AccountRecord, now: float, alive: OwnerCheck) -> dict:
     lease = record.lease if record.lease is not None and not is_stale(record.lease, now, alive) else None
     quota = None
     if record.quota is not None:
-        quota = {"observed_at": record.quota.observed_at,
-                 **{kind.value: record.quota.remaining(kind, now) for kind in (WindowKind.FIVE_HOUR, WindowKind.WEEKLY)}}
+        quota = {"observed_at": record.quota.observed_at}
+        for kind in (WindowKind.FIVE_HOUR, WindowKind.WEEKLY):
+            quota[kind.value] = record.quota.remaining(kind, now)
     state = ("disabled" if not record.enabled else f"in use by pid {lease.owner_pid}" if lease
              else "cooling down" if cooldown else "available")
     return {

@@ -25,7 +25,8 @@ def test_corrupt_pool_points_at_a_valid_backup(env, store, homes, capsys) -> Non
     assert main(["doctor"]) == 1
     out = capsys.readouterr().out
     assert "ERROR   pool file" in out
-    assert f"fix: the backup {store.backup_path} is valid (1 account(s)): restore it with `cp {store.backup_path}" in out
+    assert f"fix: the backup {store.backup_path} is valid (1 account(s))" in out
+    assert f"restore it with `cp {store.backup_path} {store.path}`" in out
     assert store.path.read_text() == "{garbage"
 
 

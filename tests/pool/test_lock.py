@@ -174,7 +174,8 @@ def test_nested_acquire_in_one_thread_fails_fast(tmp_path: Path) -> None:
             PoolLock(path, timeout_s=60).acquire()
 
 
-def test_a_lock_failure_other_than_contention_is_not_waited_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_lock_failure_other_than_contention_is_not_waited_out(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "pool.json.lock"
     calls = []
 

@@ -167,7 +167,8 @@ def test_cooldown_is_stored_with_reason_and_time_and_excludes_the_account(store,
     cooldown = PoolStore(store.path).load().get(benched).cooldown
     assert (cooldown.until, cooldown.reason, cooldown.set_at) == (NOW + 900, "usage_limit", NOW)
     assert pool.lease_candidate("session", (other,), NOW + 10) == PoolExhausted(
-        at=NOW + 10, soonest_reset_at=NOW + 900, reason="every account is leased, cooling down, or below its quota floor")
+        at=NOW + 10, soonest_reset_at=NOW + 900,
+        reason="every account is leased, cooling down, or below its quota floor")
     assert pool.lease_candidate("session", (other,), NOW + 900).account == benched
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -72,13 +71,13 @@ def worker(root: Path, index: int, mutations: int) -> None:
     print("ready", flush=True)
     sys.stdin.readline()  # start line: all workers begin together, after their imports
 
-    def change(pool, i: int) -> None:
+    def change(pool, step: int) -> None:
         pool.accounts[0].generation += 1
         mine = pool.accounts[index % len(pool.accounts)]
         mine.order = (mine.order or 0) + 1
-        mine.label = f"w{index}-{i}"
-    for i in range(mutations):
-        store.mutate(lambda pool: change(pool, i))
+        mine.label = f"w{index}-{step}"
+    for step in range(mutations):
+        store.mutate(lambda pool, step=step: change(pool, step))
 
 
 def run_mutations(processes: int, mutations: int) -> dict:
