@@ -153,7 +153,12 @@ CHECKS: list[Check] = [check_pool_file, check_pool_lock, check_leases, check_acc
 def run_checks(ctx: DoctorContext, checks: list[Check] = CHECKS) -> list[Finding]:
     findings: list[Finding] = []
     for check in checks:
-        findings += check(ctx)
+        try:
+            findings += check(ctx)
+        except (CodexFsmError, OSError) as exc:
+            # One broken check (say, an unreadable home) must not hide what the others find.
+            findings.append(Finding("error", check.__name__.removeprefix("check_").replace("_", " "),
+                                    f"could not be checked: {exc}"))
     return findings
 
 

@@ -130,3 +130,25 @@ def test_commands_on_a_corrupt_pool_fail_and_leave_it_alone(env, tmp_path, capsy
     assert main(["accounts", "list"]) == 1
     assert "pool.json cannot be used" in capsys.readouterr().err
     assert (env["fsm"] / "pool.json").read_text() == '{"version": 1, "accounts": ['
+
+
+def test_unreadable_auth_file_is_reported_not_skipped(env, tmp_path, capsys, monkeypatch) -> None:
+    """Regression (reference §9 item 2): EACCES is an error of its own, never treated as 'not there'."""
+    source = write_auth(tmp_path / "a.json")
+    real_read = type(source).read_bytes
+
+    def denied(self):
+        if self == source:
+            raise PermissionError(13, "Permission denied")
+        return real_read(self)
+    monkeypatch.setattr(type(source), "read_bytes", denied)
+    assert main(["accounts", "import", str(source)]) == 1
+    assert f"cannot read {source}: Permission denied" in capsys.readouterr().err
+
+
+def test_orphan_home_is_adopted_in_place_and_never_deleted(env, tmp_path, capsys) -> None:
+    account = _id()
+    orphan = write_auth(env["fsm"] / "homes" / account / "auth.json")
+    assert main(["accounts", "import", str(orphan), "--move"]) == 0
+    assert orphan.exists()
+    assert _store(env).load().get(account) is not None

@@ -76,3 +76,12 @@ def test_keyring_credential_store_is_an_error(env, store, homes) -> None:
     assert finding.severity == "error" and 'cli_auth_credentials_store = "file"' in finding.fix
     (homes.real_home / "config.toml").write_text('cli_auth_credentials_store = "file" # pooled\n')
     assert doctor.check_codex_config(ctx)[0].severity == "ok"
+
+
+def test_a_failing_check_is_reported_and_the_others_still_run(env, store, homes) -> None:
+    def unreadable(ctx: doctor.DoctorContext) -> list[doctor.Finding]:
+        raise PermissionError(13, "Permission denied", str(homes.root))
+    ctx = doctor.DoctorContext(store=store, homes=homes, now=0.0)
+    findings = doctor.run_checks(ctx, [unreadable, doctor.check_pool_file])
+    assert findings[0].severity == "error" and "Permission denied" in findings[0].message
+    assert findings[1].subject == "pool file"
