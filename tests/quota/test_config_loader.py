@@ -7,7 +7,7 @@ from dataclasses import fields
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from supervisor.config import (
@@ -155,6 +155,7 @@ def test_one_boolean_parser(text: str, value: bool, tmp_path: Path) -> None:
     assert config.session.resubmit_interrupted_prompt is value
 
 
+@settings(derandomize=True, deadline=None)
 @given(st.text(max_size=12))
 def test_any_numeric_env_text_is_a_value_in_bounds_or_an_error_naming_the_variable(text: str) -> None:
     setting = SETTINGS_BY_NAME["session.max_restarts"]

@@ -26,6 +26,8 @@ from supervisor.core.quota import QuotaSnapshot, WindowKind
 from . import fakes
 
 NOW = 1795561614.0
+# The same examples on every run: a failure here always reproduces.
+DETERMINISTIC = settings(derandomize=True, deadline=None)
 
 numbers = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**20, 10**20))
 odd_values = st.one_of(st.none(), st.booleans(), numbers, st.text(max_size=8), st.lists(st.integers(), max_size=2),
@@ -49,6 +51,7 @@ rollout_window = st.fixed_dictionaries({}, optional={"used_percent": odd_values,
                                                      "resets_at": odd_values})
 
 
+@DETERMINISTIC
 @given(st.one_of(odd_values, st.fixed_dictionaries(
     {}, optional={"limit_id": st.sampled_from([None, "codex", "codex_x", 3]),
                   "primary": st.one_of(odd_values, rollout_window),
@@ -91,7 +94,7 @@ meaningful_lines = st.sampled_from([
 garbage_lines = st.binary(max_size=80).map(lambda b: b.replace(b"\n", b" ") + b"\n")
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.one_of(meaningful_lines, garbage_lines), max_size=25), st.data())
 def test_reader_events_do_not_depend_on_how_the_bytes_arrive(lines, data) -> None:
     """Feeding the same bytes whole or in random pieces gives the same turns, limits and quota."""
@@ -124,7 +127,7 @@ def _essential(events):
     return [e for e in events if isinstance(e, (TurnStarted, TurnFinished, UsageLimitHit))]
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=80, deadline=None, derandomize=True)
 @given(json_values)
 def test_any_json_line_is_handled(value) -> None:
     with tempfile.TemporaryDirectory() as tmp:
@@ -143,6 +146,7 @@ usage_window = st.fixed_dictionaries({}, optional={
     "reset_after_seconds": odd_values, "reset_at": odd_values})
 
 
+@DETERMINISTIC
 @given(st.one_of(json_values, st.fixed_dictionaries({"rate_limit": st.one_of(odd_values, st.fixed_dictionaries(
     {}, optional={"primary_window": st.one_of(st.none(), odd_values, usage_window),
                   "secondary_window": st.one_of(st.none(), odd_values, usage_window),
@@ -198,6 +202,7 @@ def test_limit_reached_without_reset_is_exhausted_until_probed_again() -> None:
 header_text = st.one_of(st.none(), st.text(max_size=12), st.floats().map(str), st.integers().map(str))
 
 
+@DETERMINISTIC
 @given(st.fixed_dictionaries({}, optional={
     f"x-codex-{slot}-{field}": header_text for slot in ("primary", "secondary")
     for field in ("used-percent", "window-minutes", "reset-at", "reset-after-seconds")}))
@@ -216,6 +221,7 @@ def test_headers_from_a_real_429() -> None:
     assert [(w.kind, w.used_percent, w.resets_at) for w in windows] == [(WindowKind.FIVE_HOUR, 100.0, NOW + 600)]
 
 
+@DETERMINISTIC
 @given(header_text)
 @example("Wed, 21 Oct 2015 07:28:00 GMT")
 def test_retry_after_is_bounded_or_none(value) -> None:
