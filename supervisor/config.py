@@ -185,6 +185,12 @@ class ProbeConfig:
     cache_size: int = 64
     workers: int = 2
 
+    def usage_probe_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``supervisor.adapters.usage_probe.UsageProbe``."""
+        return {"base_url": self.chatgpt_base_url, "ca_bundle": self.ca_bundle or None,
+                "connect_timeout_s": self.connect_timeout_s, "read_timeout_s": self.read_timeout_s,
+                "cache_ttl_s": self.cache_ttl_s, "cache_size": self.cache_size, "workers": self.workers}
+
 
 @dataclass(frozen=True, slots=True)
 class PoolConfig:

@@ -72,6 +72,17 @@ def test_a_full_window_from_an_earlier_turn_does_not_date_a_later_limit(path: Pa
     assert isinstance(events[-1], UsageLimitHit) and events[-1].resets_at is None
 
 
+def test_a_tagged_usage_limit_error_is_recognised(path: Path) -> None:
+    append(path, fakes.task_started(), fakes.task_complete({"usage_limit_exceeded": {"plan": "plus"}}))
+    assert [type(e) for e in RolloutReader(path).poll(NOW)] == [TurnStarted, UsageLimitHit]
+
+
+def test_an_aborted_turn_finishes_it(path: Path) -> None:
+    append(path, fakes.task_started(), fakes.line({"type": "event_msg", "payload": {"type": "turn_aborted",
+                                                                                    "reason": "interrupted"}}))
+    assert [type(e) for e in RolloutReader(path).poll(NOW)] == [TurnStarted, TurnFinished]
+
+
 def test_other_turn_errors_finish_the_turn(path: Path) -> None:
     append(path, fakes.task_started(), fakes.task_complete("internal_server_error"))
     assert [type(e) for e in RolloutReader(path).poll(NOW)] == [TurnStarted, TurnFinished]

@@ -279,3 +279,24 @@ def test_poll_is_empty_when_nothing_finished_and_close_is_idempotent() -> None:
     assert readable == []
     probe.close()
     probe.close()
+
+
+def test_the_probe_section_of_the_config_configures_the_probe(tmp_path) -> None:
+    from supervisor.config import load_config
+
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("not checked here")
+    path = tmp_path / "config.toml"
+    path.write_text(f'[probe]\nchatgpt_base_url = "{BASE_URL}"\nca_bundle = "{bundle}"\nread_timeout_s = 3\n')
+    adapter = FakeUsageAdapter(ok())
+    book = CredentialBook(ACCOUNT)
+    probe = UsageProbe(book.get, book.refresh, clock=ManualClock(), session=session_with(adapter),
+                       **load_config(env={}, path=path).probe.usage_probe_kwargs())
+    try:
+        probe.request_probe(ACCOUNT)
+        [event] = wait_for_events(probe, 1)
+    finally:
+        probe.close()
+    assert isinstance(event, QuotaProbed)
+    assert adapter.requests[0].url == BASE_URL + "/wham/usage"
+    assert adapter.timeouts == [(5.0, 3.0)] and adapter.verify == [str(bundle)]
