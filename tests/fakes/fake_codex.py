@@ -18,7 +18,7 @@ between launches). ``<account>`` is the basename of ``$CODEX_HOME``:
 * ``hold-turns``: a turn does not finish until ``release-turn`` exists (which it then deletes);
 * ``hang-on-sigint``: Ctrl-C does nothing; ``ignore-sigterm``: SIGTERM is ignored;
 * ``crash-after-turn``: the process kills itself with SIGSEGV after the next turn;
-* ``exit-code``: exit with this code on quit.
+* ``exit-code``: exit with this code on quit (or at once for a non-interactive subcommand).
 
 It reports to the same folder: ``spawns.jsonl`` (argv, CODEX_HOME basename, pid, env keys),
 ``prompts.jsonl`` (each submitted prompt and account), ``composer-<pid>`` (current composer text).
@@ -63,8 +63,8 @@ def report(name: str, record: dict) -> None:
         handle.write(json.dumps(record) + "\n")
 
 
-def parse_args(argv: list[str]) -> str | None:
-    """The session id of ``resume <id>`` (options with values skipped)."""
+def positionals(argv: list[str]) -> list[str]:
+    """The positional arguments (options with values skipped)."""
     takes_value = {"-c", "--config", "-m", "--model", "-p", "--profile", "-C", "--cd", "-s", "--sandbox",
                    "-a", "--ask-for-approval", "-i", "--image", "--add-dir", "--enable", "--disable"}
     i = 0
@@ -76,9 +76,7 @@ def parse_args(argv: list[str]) -> str | None:
         if not argv[i].startswith("-"):
             positionals.append(argv[i])
         i += 1
-    if len(positionals) >= 2 and positionals[0] == "resume":
-        return positionals[1]
-    return None
+    return positionals
 
 
 class Session:
@@ -182,9 +180,14 @@ def quit_cleanly(session: Session) -> None:
 
 
 def main() -> None:
-    resume_id = parse_args(sys.argv[1:])
+    words = positionals(sys.argv[1:])
     report("spawns.jsonl", {"argv": sys.argv[1:], "account": ACCOUNT, "pid": os.getpid(),
                             "env": sorted(k for k in os.environ if k.startswith("CODEX"))})
+    if words and words[0] not in ("resume", "fork") and " " not in words[0]:
+        print(f"fake codex {words[0]} on {ACCOUNT}")  # a non-interactive subcommand
+        code = control("exit-code")
+        sys.exit(int(code.read_text()) if code.exists() else 0)
+    resume_id = words[1] if len(words) >= 2 and words[0] == "resume" else None
     if control("ignore-sigterm").exists():
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     session = Session(resume_id)

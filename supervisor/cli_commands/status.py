@@ -1,0 +1,63 @@
+"""``codex-fsm status [--json]``: the live supervised sessions and the pool at a glance."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import asdict
+
+from .. import paths
+from ..adapters.status_file import live_sessions
+from ..pool import admin
+from ..pool.leases import current_process, owner_alive
+from ..pool.locations import pool_store
+
+_BAR_WIDTH = 10
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="codex-fsm status", description=__doc__.split(":", 1)[1].strip())
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+    now = time.time()
+    sessions = [asdict(s) for s in live_sessions(paths.fsm_home() / "run")]
+    host = current_process().host
+    accounts = admin.account_rows(pool_store().load(), now, lambda lease: owner_alive(lease, host))
+    if args.json:
+        print(json.dumps({"sessions": sessions, "accounts": accounts}, sort_keys=True))
+        return 0
+    print(f"sessions ({len(sessions)}):" if sessions else "sessions: none running")
+    for s in sessions:
+        since = time.strftime("%H:%M:%S", time.localtime(s["state_since"]))
+        print(f"  pid {s['pid']:<7} {s['state']:<11} since {since}  account {s['account'] or '-'}  "
+              f"session {s['session_id'] or '(not yet known)'}")
+    print(f"accounts ({len(accounts)}):" if accounts else "accounts: none (add one with `codex-fsm accounts import`)")
+    for row in accounts:
+        print(f"  {row['label']:<16} {_bars(row['quota_remaining_percent'])}  {row['state']}{_cooldown(row)}")
+    return 0
+
+
+def _bar(remaining: float | None) -> str:
+    if remaining is None:
+        return "?" * _BAR_WIDTH
+    filled = round(max(0.0, min(100.0, remaining)) / 100 * _BAR_WIDTH)
+    return "#" * filled + "." * (_BAR_WIDTH - filled)
+
+
+def _bars(quota: dict | None) -> str:
+    if quota is None:
+        return f"5h [{_bar(None)}] wk [{_bar(None)}] (no snapshot)"
+    return (f"5h [{_bar(quota.get('5h'))}] wk [{_bar(quota.get('weekly'))}] "
+            f"({_pct(quota.get('5h'))} / {_pct(quota.get('weekly'))} left)")
+
+
+def _pct(value: float | None) -> str:
+    return "?" if value is None else f"{value:.0f}%"
+
+
+def _cooldown(row: dict) -> str:
+    cooldown = row.get("cooldown")
+    if not cooldown:
+        return ""
+    return f" until {time.strftime('%Y-%m-%d %H:%M', time.localtime(cooldown['until']))} ({cooldown['reason']})"
