@@ -78,7 +78,7 @@ def _import(args: argparse.Namespace) -> int:
         print("The pool's copy of this login is as new as the imported one or newer; it was kept.")
     if result.moved:
         print(f"Removed {source}: the pool now holds the only copy of this login.")
-    else:
+    elif result.original_kept:
         print(f"warning: {source} still holds a live copy of this login. ChatGPT refresh tokens are "
               "single-use: if plain `codex` refreshes that copy while codex-fsm uses the pool's, OpenAI can "
               "revoke the login for both. Re-run with --move to remove it (do not `codex logout`: that "

@@ -140,9 +140,12 @@ def check_codex_config(ctx: DoctorContext) -> list[Finding]:
         text = ""
     except OSError as exc:
         return [Finding("error", "codex config", f"cannot read {config}: {exc.strerror or exc}")]
+    fix = f'set cli_auth_credentials_store = "file" in {config} (before the first [table])'
     if _ANY_STORE.search(text) and not _FILE_STORE.search(text):
-        return [Finding("error", "codex config", f"{config} stores credentials outside auth.json",
-                        f'set cli_auth_credentials_store = "file" in {config} (before the first [table])')]
+        return [Finding("error", "codex config", f"{config} stores credentials outside auth.json", fix)]
+    if not _ANY_STORE.search(text):
+        return [Finding("warning", "codex config",
+                        f"{config} does not set cli_auth_credentials_store; Codex may use the OS keyring", fix)]
     return [Finding("ok", "codex config", f"{config}: credentials are kept in each account's auth.json")]
 
 

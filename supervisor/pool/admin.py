@@ -21,6 +21,7 @@ class ImportResult:
     label: str
     outcome: str  # "added", "updated" (the imported login was newer) or "unchanged"
     moved: bool
+    original_kept: bool  # a second live copy still exists outside the pool
 
 
 def import_account(store: PoolStore, homes: AccountHomes, source: Path, now: float, alive: OwnerCheck,
@@ -59,7 +60,8 @@ def import_account(store: PoolStore, homes: AccountHomes, source: Path, now: flo
         except OSError as exc:
             raise PoolError(f"account {account} was imported, but {source} could not be removed: "
                             f"{exc.strerror or exc}") from exc
-    return ImportResult(account=account, label=record.label, outcome=outcome, moved=move)
+    return ImportResult(account=account, label=record.label, outcome=outcome, moved=move,
+                        original_kept=not move and not in_place)
 
 
 def _is_newer(auth: AuthFile, homes: AccountHomes, account: str) -> bool:

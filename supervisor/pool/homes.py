@@ -74,6 +74,7 @@ class AccountHomes:
         """Atomically replace the account's only copy of its credentials."""
         home = self.home(account)
         try:
+            ensure_private_dir(self.root)
             ensure_private_dir(home)
         except OSError as exc:
             raise PoolError(f"cannot create the account home {home}: {exc.strerror or exc}") from exc

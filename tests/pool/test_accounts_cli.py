@@ -151,4 +151,5 @@ def test_orphan_home_is_adopted_in_place_and_never_deleted(env, tmp_path, capsys
     orphan = write_auth(env["fsm"] / "homes" / account / "auth.json")
     assert main(["accounts", "import", str(orphan), "--move"]) == 0
     assert orphan.exists()
+    assert "warning" not in capsys.readouterr().err
     assert _store(env).load().get(account) is not None

@@ -70,7 +70,7 @@ def test_checks_are_an_extensible_list(env, store, homes) -> None:
 
 def test_keyring_credential_store_is_an_error(env, store, homes) -> None:
     ctx = doctor.DoctorContext(store=store, homes=homes, now=0.0)
-    assert doctor.check_codex_config(ctx)[0].severity == "ok"
+    assert doctor.check_codex_config(ctx)[0].severity == "warning"
     (homes.real_home / "config.toml").write_text('model = "x"\ncli_auth_credentials_store = "keyring"\n')
     finding = doctor.check_codex_config(ctx)[0]
     assert finding.severity == "error" and 'cli_auth_credentials_store = "file"' in finding.fix

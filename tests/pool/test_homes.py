@@ -31,6 +31,8 @@ def test_overlay_links_shared_entries_and_keeps_account_entries_private(homes: A
     assert all(target == homes.real_home / name for name, target in links.items())
     assert [p.name for p in home.iterdir() if not p.is_symlink()] == ["auth.json"]
     assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    assert stat.S_IMODE(homes.root.stat().st_mode) == 0o700
+    assert stat.S_IMODE(homes.root.parent.stat().st_mode) == 0o700
     assert stat.S_IMODE((home / "auth.json").stat().st_mode) == 0o600
     assert (home / "auth.json").read_bytes() == auth_bytes()  # not the real home's auth.json
     assert homes.check("a-0000000001") == []
