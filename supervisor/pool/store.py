@@ -79,8 +79,10 @@ class PoolStore:
     def _keep_backup(self) -> None:
         # A hard link keeps the current (known good: it was just parsed) version as the backup
         # without copying; the atomic rename below then gives pool.json a new inode.
-        staging = self.path.with_name(f".{self.path.name}.bak.{os.getpid()}")
+        # One fixed staging name is safe under the lock, and a crash cannot leave it in the way.
+        staging = self.path.with_name(f".{self.path.name}.bak.tmp")
         try:
+            staging.unlink(missing_ok=True)
             os.link(self.path, staging)
         except FileNotFoundError:
             return

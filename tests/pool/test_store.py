@@ -179,3 +179,11 @@ def test_error_inside_transaction_propagates_as_itself_and_writes_nothing(store:
     assert calls == [1]  # not re-run
     assert store.path.read_bytes() == before
     store.mutate(lambda pool: None)  # the lock was released
+
+
+def test_backup_staging_left_by_a_crash_is_not_in_the_way(store: PoolStore) -> None:
+    store.mutate(_add)
+    store.path.with_name(".pool.json.bak.tmp").write_text("left by a process killed mid-backup")
+    store.mutate(lambda pool: setattr(pool.accounts[0], "label", "renamed"))
+    assert store.load().accounts[0].label == "renamed"
+    assert json.loads(store.backup_path.read_text())["accounts"][0]["label"] == "work"
