@@ -226,3 +226,17 @@ def test_leased_event_and_generation_grow_per_lease(store, homes, procs, purpose
         assert pool.lease_candidate(purpose, (), NOW).account == account
         assert pool.held[account] == expected
         pool.release(account, NOW)
+
+
+def test_two_sessions_run_on_two_accounts_sharing_one_session_store(store, homes, procs) -> None:
+    """Issue 3 (a)-(c): two terminals get different accounts and homes, both see the same sessions/, and
+    neither home holds the other's credentials."""
+    add_account(store, homes, 1)
+    add_account(store, homes, 2)
+    first, second = session(store, homes, procs, 101), session(store, homes, procs, 102)
+    home_a = first.codex_home(first.lease_candidate("session", (), NOW).account)
+    home_b = second.codex_home(second.lease_candidate("session", (), NOW).account)
+    assert home_a != home_b
+    assert (home_a / "sessions").resolve() == (home_b / "sessions").resolve() == homes.real_home / "sessions"
+    assert (home_a / "auth.json").read_bytes() != (home_b / "auth.json").read_bytes()
+    assert not (homes.real_home / "auth.json").exists()
