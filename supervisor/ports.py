@@ -39,7 +39,7 @@ class PoolPort(Protocol):
 
 
 class QuotaPort(Protocol):
-    """Usage probes of parked accounts (supervisor.quota_probe implements it). Never a model request."""
+    """Usage probes of parked accounts (supervisor.adapters.usage_probe.UsageProbe implements it). Never a model request."""
 
     def request_probe(self, account: str) -> None:
         """Start a probe in the background; its answer comes back from ``poll``."""
