@@ -79,6 +79,13 @@ def _release(*accounts: str | None) -> list:
     return [cmd.ReleaseAccount(account=a) for a in accounts if a]
 
 
+def _release_held(ctx: SessionContext, *, including_account: bool = True) -> list:
+    """Give back every lease this session holds (the running account, a candidate, a successor)."""
+    released = _release(ctx.account if including_account else None, ctx.candidate, ctx.successor)
+    ctx.candidate = ctx.successor = None
+    return released
+
+
 def _last_input(ctx: SessionContext, event: ev.Event) -> float | None:
     if isinstance(event, (ev.Tick, ev.TurnFinished)) and event.last_input_at is not None:
         return event.last_input_at
@@ -321,7 +328,7 @@ def give_up(ctx: SessionContext, event: ev.Event) -> list:
     return [cmd.Notify(kind="gave_up", params=(
                 ("reason", event.reason), ("reset_at", event.soonest_reset_at),
                 ("session_id", ctx.session_id))),
-            *_release(ctx.candidate, ctx.successor),
+            *_release_held(ctx, including_account=False),
             cmd.Exit(status=1)]
 
 
@@ -329,9 +336,7 @@ def give_up(ctx: SessionContext, event: ev.Event) -> list:
 def quit_on_interrupt(ctx: SessionContext, event: ev.Event) -> list:
     assert isinstance(event, ev.Interrupted)
     ctx.exit_status = 128 + event.signal
-    released = _release(ctx.candidate, ctx.successor)
-    ctx.candidate = ctx.successor = None
-    return [*released, cmd.Exit(status=ctx.exit_status)]
+    return [*_release_held(ctx, including_account=False), cmd.Exit(status=ctx.exit_status)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -402,9 +407,7 @@ def report_spawn_failure(ctx: SessionContext, event: ev.Event) -> list:
 
 @action
 def release_all(ctx: SessionContext, event: ev.Event) -> list:
-    released = _release(ctx.account, ctx.candidate, ctx.successor)
-    ctx.candidate = ctx.successor = None
-    return released
+    return _release_held(ctx)
 
 
 @action
@@ -439,9 +442,7 @@ def schedule_prewarm_retry(ctx: SessionContext, event: ev.Event) -> list:
 
 @action
 def release_successor(ctx: SessionContext, event: ev.Event) -> list:
-    released = _release(ctx.successor, ctx.candidate)
-    ctx.successor = ctx.candidate = None
-    return released
+    return _release_held(ctx, including_account=False)
 
 
 @action
@@ -498,10 +499,8 @@ def escalate_stop(ctx: SessionContext, event: ev.Event) -> list:
 @action
 def abandon_child(ctx: SessionContext, event: ev.Event) -> list:
     ctx.exit_status = 1
-    released = _release(ctx.account, ctx.candidate, ctx.successor)
-    ctx.candidate = ctx.successor = None
     return [cmd.RestoreTerminal(), cmd.Notify(kind="child_unkillable", params=(
-        ("session_id", ctx.session_id),)), *released, cmd.Exit(status=1)]
+        ("session_id", ctx.session_id),)), *_release_held(ctx), cmd.Exit(status=1)]
 
 
 @action
@@ -531,8 +530,7 @@ def request_quit(ctx: SessionContext, event: ev.Event) -> list:
 def finish_with_child_status(ctx: SessionContext, event: ev.Event) -> list:
     assert isinstance(event, ev.ChildExited)
     ctx.exit_status = event.status
-    released = _release(ctx.account, ctx.candidate, ctx.successor)
-    ctx.candidate = ctx.successor = None
+    released = _release_held(ctx)
     # Codex prints its own resume hint when it exits by itself; a death by signal leaves none.
     hint = ([cmd.Notify(kind="resume_hint", params=(("session_id", ctx.session_id),))]
             if event.signal is not None and ctx.session_id else [])
@@ -542,18 +540,14 @@ def finish_with_child_status(ctx: SessionContext, event: ev.Event) -> list:
 @action
 def finish_after_quit(ctx: SessionContext, event: ev.Event) -> list:
     ctx.exit_status = 128 + (ctx.quit_signal or 2)
-    released = _release(ctx.account, ctx.candidate, ctx.successor)
-    ctx.candidate = ctx.successor = None
-    return [*released, cmd.Exit(status=ctx.exit_status)]
+    return [*_release_held(ctx), cmd.Exit(status=ctx.exit_status)]
 
 
 @action
 def report_no_session(ctx: SessionContext, event: ev.Event) -> list:
     status = ctx.last_exit_status if ctx.last_exit_status is not None else 1
     ctx.exit_status = status
-    released = _release(ctx.account, ctx.candidate, ctx.successor)
-    ctx.candidate = ctx.successor = None
-    return [cmd.Notify(kind="no_session_to_resume", params=()), *released, cmd.Exit(status=status)]
+    return [cmd.Notify(kind="no_session_to_resume", params=()), *_release_held(ctx), cmd.Exit(status=status)]
 
 
 @action
