@@ -87,8 +87,16 @@ class Terminal:
                 raise TerminalTimeout(f"{pattern!r} not on the {where} within {timeout}s "
                                       f"(alive={self.child.isalive()}); screen:\n{self.screen_text()}")
 
-    def wait_for_osc(self, state: str, timeout: float = 20.0, *, since: int = 0) -> None:
-        self.wait_for(rf"\x1b\]7501;state={state}", timeout, raw=True, since=since)
+    def wait_for_osc(self, state: str, timeout: float = 20.0, *, since: int = 0) -> int:
+        """Wait for Codex's OSC 7501 `state` after raw offset `since`; returns the offset just past it."""
+        regex = re.compile(rb"\x1b\]7501;state=" + state.encode() + rb"\b")
+        deadline = time.monotonic() + timeout
+        while not (match := regex.search(self.raw, since)):
+            left = deadline - time.monotonic()
+            if left <= 0 or not self.pump(min(left, 0.2)):
+                raise TerminalTimeout(f"OSC 7501 state={state} not seen within {timeout}s (states since: "
+                                      f"{self.osc_states(since)}); screen:\n{self.screen_text()}")
+        return match.end()
 
     def wait_exit(self, timeout: float = 10.0) -> int:
         """Drain output until the program exits; returns its exit status (128+N for signal N)."""

@@ -29,14 +29,15 @@ def start(spawn_codex: Callable[..., Terminal], home: CodexHome, *args: str) -> 
 
 
 def answered_turn(terminal: Terminal, prompt: str, expected_answer: str) -> None:
+    """Submit and wait for the end of the turn (OSC 7501 done; Codex 0.169 sends the next idle only on input)."""
     submitted = terminal.submit(prompt)
     terminal.wait_for_osc("done", 20, since=submitted)
     terminal.wait_for(expected_answer, 5)
 
 
 def quit_with_ctrl_c(terminal: Terminal) -> str:
-    """Ctrl-C twice on an idle composer; returns the session id from the resume hint."""
-    terminal.send(CTRL_C)
+    """Ctrl-C on the idle, empty composer: Codex 0.169 quits at once (a second Ctrl-C racing its shutdown can
+    turn the exit status into 130). Returns the session id from the resume hint."""
     terminal.send(CTRL_C)
     assert terminal.wait_exit(10) == 0
     return resume_session_id(terminal.raw_text())
@@ -65,18 +66,24 @@ def test_turn_is_answered_and_rate_limit_headers_land_in_the_rollout(
     assert fake_backend.violations() == []
 
 
-def test_ctrl_c_twice_quits_with_status_0_and_prints_the_resume_hint(
+def test_ctrl_c_twice_clears_the_draft_then_quits_with_status_0_and_the_resume_hint(
         fake_backend: FakeChatGPTBackend, make_codex_home: Callable[..., CodexHome],
         spawn_codex: Callable[..., Terminal]) -> None:
     home = make_codex_home("acct-a")
     terminal = start(spawn_codex, home)
     answered_turn(terminal, "One turn so there is a session", r"PONG-1 \[acct-a\]")
+    terminal.send("an unsent draft")
+    terminal.wait_for("an unsent draft", 10)
     before_quit = terminal.mark()
 
-    session_id = quit_with_ctrl_c(terminal)
+    terminal.send(CTRL_C)
+    terminal.wait_for(COMPOSER_READY, 10)
+    assert terminal.child.isalive() and "an unsent draft" not in terminal.screen_text()
+    terminal.send(CTRL_C)
+    assert terminal.wait_exit(10) == 0
+    session_id = resume_session_id(terminal.raw_text(before_quit))
 
     assert terminal.osc_states(since=before_quit)[-1] == "clear"
-    assert f"codex resume {session_id}" in terminal.raw_text(before_quit)
     assert [line["payload"]["id"] for line in rollout_lines(rollout_files(home.path)[0])
             if line["type"] == "session_meta"] == [session_id]
     assert fake_backend.violations() == []
