@@ -36,8 +36,9 @@ from .ports import PoolPort, QuotaPort
 _HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGWINCH, signal.SIGCHLD)
 _STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
 # Polling cadences of the mechanical watchers (not decisions: they only turn files into events).
+# Binding polls back off from BIND_POLL_S to BIND_POLL_MAX_S; a turn signal makes the next one immediate.
 BIND_POLL_S = 0.2
-BOUND_ID_POLL_S = 1.0
+BIND_POLL_MAX_S = 2.0
 ROLLOUT_POLL_S = 0.5
 _TAIL_BYTES = 4096
 _PASTE_START, _PASTE_END = b"\x1b[200~", b"\x1b[201~"
@@ -69,6 +70,7 @@ class _Running:
         self.binder = binder
         self.rollout: RolloutReader | None = None
         self.next_bind_at = now
+        self.bind_interval = BIND_POLL_S
         self.next_rollout_at = now + ROLLOUT_POLL_S
         self.tail = b""
         self.turn_seen_in_pty = False
@@ -205,6 +207,7 @@ class SupervisorLoop:
                 self._queue.extend(found)
                 # A turn boundary is when the child has just touched its files: look now.
                 running.next_bind_at = running.next_rollout_at = now
+                running.bind_interval = BIND_POLL_S
         if running.child.output_closed:
             self._check_exit(running, now)
 
@@ -235,7 +238,8 @@ class SupervisorLoop:
 
     def _poll_binding(self, running: _Running, now: float) -> None:
         found = running.binder.poll()
-        running.next_bind_at = now + (BOUND_ID_POLL_S if running.binder.session_id else BIND_POLL_S)
+        running.next_bind_at = now + running.bind_interval
+        running.bind_interval = min(BIND_POLL_MAX_S, running.bind_interval * 2)
         if found is not None:
             self._adopt_binding(running, now)
 
