@@ -37,6 +37,8 @@ import tty
 import uuid
 from pathlib import Path
 
+STARTED_AT = time.time()  # before anything else, for the handoff benchmark
+
 CONTROL = Path(os.environ["FAKE_CODEX_CONTROL"])
 HOME = Path(os.environ["CODEX_HOME"])
 ACCOUNT = HOME.name
@@ -181,7 +183,7 @@ def quit_cleanly(session: Session) -> None:
 
 def main() -> None:
     words = positionals(sys.argv[1:])
-    report("spawns.jsonl", {"argv": sys.argv[1:], "account": ACCOUNT, "pid": os.getpid(),
+    report("spawns.jsonl", {"argv": sys.argv[1:], "account": ACCOUNT, "pid": os.getpid(), "started_at": STARTED_AT,
                             "env": sorted(k for k in os.environ if k.startswith("CODEX"))})
     if words and words[0] not in ("resume", "fork") and " " not in words[0]:
         print(f"fake codex {words[0]} on {ACCOUNT}")  # a non-interactive subcommand
