@@ -12,7 +12,6 @@ Targets (issue 5): child spawned within 250 ms; resident memory < 60 MB; handoff
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import subprocess
