@@ -1,0 +1,171 @@
+"""codex-fsm supervising the real Codex TUI against the fake ChatGPT backend (issue 6, end-to-end).
+
+Each test builds a throwaway world (pool, account homes, the "real" CODEX_HOME), runs `codex-fsm` under a
+pty like a user would, and checks what the user sees, what the backend was asked (account, conversation),
+the rollout, and that the transition log replays with `codex-fsm replay`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.codex_files import resume_session_id, rollout_files, rollout_lines
+from tests.e2e.terminal import Terminal
+from tools.fake_backend import ConversationItem, FakeChatGPTBackend, read_refresh_token
+from tools.fake_backend.world import SupervisedWorld
+
+pytestmark = pytest.mark.e2e
+
+COMPOSER_READY = r"Ask Codex to do anything"
+CTRL_C = "\x03"
+RESTORE_SEQUENCES = b"\x1b[<u\x1b[>4;0m\x1b[?2004l\x1b[?25h\x1b[?1049l"
+
+
+@pytest.fixture
+def world(tmp_path: Path, fake_backend: FakeChatGPTBackend, codex_binary: Path) -> SupervisedWorld:
+    return SupervisedWorld(tmp_path / "world", fake_backend, codex_binary).create()
+
+
+@pytest.fixture
+def run_codex_fsm(world: SupervisedWorld) -> Iterator[Callable[..., Terminal]]:
+    terminals: list[Terminal] = []
+
+    def run(*args: str) -> Terminal:
+        terminal = Terminal([sys.executable, "-m", "supervisor.cli", *args], world.env(), world.work_dir)
+        terminals.append(terminal)
+        terminal.wait_for(COMPOSER_READY, 30)
+        return terminal
+
+    yield run
+    for terminal in terminals:
+        terminal.close()
+
+
+def answered_turn(terminal: Terminal, prompt: str, expected_answer: str) -> int:
+    """Submit; wait for the turn's end and its answer. Returns the raw offset just after OSC done."""
+    submitted = terminal.submit(prompt)
+    done = terminal.wait_for_osc("done", 30, since=submitted)
+    terminal.wait_for(expected_answer, 10)
+    return done
+
+
+def wait_for_rotation(terminal: Terminal, since: int) -> int:
+    """The supervised child quits (OSC clear) and a resumed one draws a ready composer (OSC idle)."""
+    cleared = terminal.wait_for_osc("clear", 30, since=since)
+    ready = terminal.wait_for_osc("idle", 30, since=cleared)
+    terminal.wait_for(COMPOSER_READY, 10)
+    return ready
+
+
+def assert_logs_replay(world: SupervisedWorld) -> list[dict[str, object]]:
+    """Every transition log of the run replays cleanly; returns the records of the newest one."""
+    logs = world.transition_logs()
+    assert logs, "codex-fsm wrote no transition log"
+    for log in logs:
+        assert "replayed" in world.codex_fsm("replay", str(log)).stdout
+    return [json.loads(line) for line in logs[-1].read_text(encoding="utf-8").splitlines()]
+
+
+def rows(records: list[dict[str, object]]) -> list[str]:
+    return [str(r["row"]) for r in records if r.get("kind") == "transition"]
+
+
+def test_rotates_after_a_turn_that_crosses_the_threshold_and_continues_on_b(
+        world: SupervisedWorld, fake_backend: FakeChatGPTBackend, run_codex_fsm: Callable[..., Terminal]) -> None:
+    fake_backend.set_account("acct-a", primary_used_percent=10.0, next_turn_used_percent=97.0)
+    fake_backend.set_account("acct-b", primary_used_percent=30.0)
+    world.add_account("acct-a", "alpha")
+    world.add_account("acct-b", "bravo")
+    world.codex_fsm("accounts", "order", "alpha", "bravo")
+    terminal = run_codex_fsm()
+
+    done = answered_turn(terminal, "first prompt on A", r"PONG-1 \[acct-a\]: first prompt on A")
+    wait_for_rotation(terminal, since=done)
+    assert b"codex-fsm: " in terminal.raw[done:]
+    answered_turn(terminal, "second prompt on B", r"PONG-2 \[acct-b\]: second prompt on B")
+
+    [turn_a] = fake_backend.turns("acct-a")
+    [turn_b] = fake_backend.turns("acct-b")
+    assert turn_b.session_id == turn_a.session_id
+    assert turn_b.conversation == (
+        ConversationItem("user", "first prompt on A"),
+        ConversationItem("assistant", "PONG-1 [acct-a]: first prompt on A"),
+        ConversationItem("user", "second prompt on B"),
+    )
+    [rollout] = rollout_files(world.codex_home)
+    assert rollout.name.endswith(f"-{turn_a.session_id}.jsonl")
+    assert sum(line["type"] == "session_meta" for line in rollout_lines(rollout)) == 1
+
+    terminal.send(CTRL_C)
+    assert terminal.wait_exit(20) == 0
+    assert resume_session_id(terminal.raw_text()) == turn_a.session_id
+    assert any("child_exited->resuming" in row for row in rows(assert_logs_replay(world)))
+    assert fake_backend.violations() == []
+
+
+def test_usage_limit_429_rotates_and_resubmits_the_interrupted_prompt_once_on_b(
+        world: SupervisedWorld, fake_backend: FakeChatGPTBackend, run_codex_fsm: Callable[..., Terminal]) -> None:
+    fake_backend.set_account("acct-a", exhaust_after_turns=1)
+    fake_backend.set_account("acct-b", primary_used_percent=30.0)
+    world.add_account("acct-a", "alpha")
+    world.add_account("acct-b", "bravo")
+    world.codex_fsm("accounts", "order", "alpha", "bravo")
+    terminal = run_codex_fsm()
+    answered_turn(terminal, "first prompt", r"PONG-1 \[acct-a\]")
+
+    submitted = terminal.submit("prompt hit by the limit")
+    terminal.wait_for(r"PONG-2 \[acct-b\]: prompt hit by the limit", 60)
+    terminal.wait_for_osc("done", 30, since=submitted)
+
+    assert [(t.account_id, t.prompt, t.status) for t in fake_backend.turns()] == [
+        ("acct-a", "first prompt", 200), ("acct-a", "prompt hit by the limit", 429),
+        ("acct-b", "prompt hit by the limit", 200)]
+    terminal.send(CTRL_C)
+    assert terminal.wait_exit(20) == 0
+    assert_logs_replay(world)
+    assert fake_backend.violations() == []
+
+
+def test_user_quit_exits_0_without_rotation_and_restores_the_terminal(
+        world: SupervisedWorld, fake_backend: FakeChatGPTBackend, run_codex_fsm: Callable[..., Terminal]) -> None:
+    world.add_account("acct-a", "alpha")
+    world.add_account("acct-b", "bravo")
+    terminal = run_codex_fsm()
+    answered_turn(terminal, "just one prompt", r"PONG-1 \[acct-")
+    terminal.send("a draft the user gives up on")
+    terminal.wait_for("a draft the user gives up on", 10)
+    before_quit = terminal.mark()
+
+    # Codex 0.169: the first Ctrl-C clears the draft, the second quits (on an empty composer one is enough,
+    # and a second one racing Codex's shutdown can make it exit 130).
+    terminal.send(CTRL_C)
+    terminal.wait_for(COMPOSER_READY, 10)
+    terminal.send(CTRL_C)
+    assert terminal.wait_exit(20) == 0
+
+    assert RESTORE_SEQUENCES in terminal.raw[before_quit:]
+    assert len({t.account_id for t in fake_backend.turns()}) == 1
+    assert not any("resuming" in row for row in rows(assert_logs_replay(world)))
+    assert fake_backend.violations() == []
+
+
+def test_codex_refreshes_an_expired_token_and_the_pool_keeps_the_refreshed_login(
+        world: SupervisedWorld, fake_backend: FakeChatGPTBackend, run_codex_fsm: Callable[..., Terminal]) -> None:
+    world.add_account("acct-a", "alpha", access_token_expired=True)
+    terminal = run_codex_fsm()
+    answered_turn(terminal, "prompt with a refreshed token", r"PONG-1 \[acct-a\]")
+    terminal.send(CTRL_C)
+    assert terminal.wait_exit(20) == 0
+
+    refreshed = [r for r in fake_backend.refreshes() if r.outcome == "refreshed"]
+    assert [(r.presented_label, r.issued_label) for r in refreshed] == [("acct-a#1", "acct-a#2")]
+    [pool_auth] = list((world.fsm_home / "homes").glob("*/auth.json"))
+    assert fake_backend.label_of(read_refresh_token(pool_auth)) == "acct-a#2"
+    assert [t.credentials_label for t in fake_backend.turns()] == ["acct-a#2"]
+    assert_logs_replay(world)
+    assert fake_backend.violations() == []
