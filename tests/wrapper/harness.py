@@ -78,7 +78,15 @@ class FakePool:
         return home
 
     def heartbeat(self, now: float) -> list[ev.Event]:
-        return []
+        """``lose-lease-<account>`` in the control folder: another process took that account."""
+        lost = []
+        for account in sorted(self._leased):
+            marker = self._work / "control" / f"lose-lease-{account}"
+            if marker.exists():
+                marker.unlink()
+                self._leased.discard(account)
+                lost.append(ev.LeaseLost(at=now, account=account))
+        return lost
 
     def close(self, now: float) -> None:
         self._journal.write("close", leased=sorted(self._leased))
@@ -135,7 +143,8 @@ def main() -> int:
     log = TransitionLog.create(work / "transitions.jsonl", load_default_chart(), settings)
     ports = LoopPorts(pool=pool, quota=FakeQuota(control, time.time), log=log, launcher=launcher,
                       clock=time.time, label_of=lambda a: f"{a[:2]}…{a[-1:]}",
-                      status=StatusFile(work / "run", os.getpid(), time.time()))
+                      status=StatusFile(work / "run", os.getpid(), time.time()),
+                      heartbeat_s=scenario.get("heartbeat_s", 10.0))
     try:
         return SupervisorLoop(Session(load_default_chart(), settings), ports, invocation.resume_id).run()
     finally:

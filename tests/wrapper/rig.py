@@ -57,8 +57,9 @@ class Rig:
         return env
 
     def start(self, *codex_args: str, accounts=("acct-a", "acct-b"), settings=None,
-              size=(40, 120)) -> pexpect.spawn:
-        scenario = {"work": str(self.root), "accounts": list(accounts), "settings": settings or FAST_SETTINGS}
+              size=(40, 120), heartbeat_s: float = 10.0) -> pexpect.spawn:
+        scenario = {"work": str(self.root), "accounts": list(accounts), "settings": settings or FAST_SETTINGS,
+                    "heartbeat_s": heartbeat_s}
         path = self.root / "scenario.json"
         path.write_text(json.dumps(scenario))
         return pexpect.spawn(sys.executable, [str(HARNESS), str(path), *codex_args], env=self.env(),

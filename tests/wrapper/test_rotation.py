@@ -121,3 +121,26 @@ def test_sigterm_while_waiting_for_a_reset_exits_143(rig):
     assert child.exitstatus == 143
     assert rig.fired()[-1] == "acquiring-interrupted->exited"
     assert rig.pool_calls()[-1] == {"call": "close", "leased": []}
+
+
+def test_lost_lease_moves_the_session_at_the_next_turn_boundary(rig):
+    child = rig.start(heartbeat_s=0.05)
+    child.expect("Ask Codex")
+    rig.touch("hold-turns")
+    submit(child, "long job")
+    wait_for(lambda: any(r.get("trigger") == "turn_started" for r in rig.transitions()), what="turn started")
+    rig.touch("lose-lease-acct-a")
+    wait_for(lambda: "running-lease_lost->prewarming" in rig.fired(), what="lease lost")
+    assert len(rig.spawns()) == 1  # the running turn is not interrupted
+    rig.touch("release-turn")
+    child.expect("ANSWER to long job on acct-a")
+    child.expect(r"resumed [0-9a-f-]{36} on acct-b")
+    quit_codex(child)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    fired = rig.fired()
+    # At the turn's end, or once the user has been idle long enough after it: never during the turn.
+    assert {"prewarming-turn_finished->restarting", "prewarming-tick->restarting"} & set(fired)
+    assert fired.index("prewarming-turn_finished->prewarming" if "prewarming-tick->restarting" in fired
+                       else "prewarming-turn_finished->restarting") > fired.index("running-lease_lost->prewarming")
