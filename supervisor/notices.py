@@ -52,7 +52,7 @@ def render(notice: Notify, label_of: LabelLookup) -> str:
                 f"at {_when(p('reset_at'))}")
     elif kind == "gave_up":
         reset = p("reset_at")
-        soonest = f"; the soonest reset is {_when(reset)}" if reset else ""
+        soonest = f"; the soonest reset is {_when(reset)}" if reset is not None else ""
         text = f"no account can continue ({p('reason') or 'pool exhausted'}){soonest}; {_manual(p('session_id'))}"
     elif kind == "rotation_suspended":
         text = (f"rotation paused: {p('why')} ({p('restarts')} restarts); the session stays on this "

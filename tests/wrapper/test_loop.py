@@ -1,0 +1,133 @@
+"""The loop in-process, on a pty pair: rejected events are logged and the loop goes on; the user's
+terminal mode is restored on every way out, including an exception."""
+
+from __future__ import annotations
+
+import os
+import signal
+import termios
+import time
+
+import pytest
+
+from supervisor.adapters.codex_args import classify
+from supervisor.chartfile import load_default_chart
+from supervisor.core import events as ev
+from supervisor.core.quota import QuotaSnapshot
+from supervisor.core.session import Session
+from supervisor.loop import LoopPorts, SupervisorLoop
+
+
+class ListLog:
+    def __init__(self) -> None:
+        self.records: list = []
+
+    def append(self, record) -> None:
+        self.records.append(record)
+
+
+class SilentQuota:
+    """A probe that never answers: the session stays in probing."""
+
+    def __init__(self) -> None:
+        self._r, self._w = os.pipe()
+        self.requested: list[str] = []
+
+    def request_probe(self, account: str) -> None:
+        self.requested.append(account)
+
+    def poll(self) -> list:
+        return []
+
+    def fileno(self) -> int:
+        return self._r
+
+    def close(self) -> None:
+        os.close(self._r)
+        os.close(self._w)
+
+
+class OnePool:
+    def __init__(self, on_heartbeat) -> None:
+        self._on_heartbeat = on_heartbeat
+        self.closed = False
+
+    def lease_candidate(self, purpose, exclude, now):
+        return ev.AccountLeased(at=now, account="acct-a")
+
+    def release(self, account, now): pass
+    def cool_down(self, account, until, reason, now): pass
+    def record_quota(self, account, snapshot: QuotaSnapshot, now): pass
+    def codex_home(self, account): raise AssertionError("no child in these tests")
+
+    def heartbeat(self, now):
+        return self._on_heartbeat(now)
+
+    def close(self, now):
+        self.closed = True
+
+
+class ExplodingLauncher:
+    invocation = classify([])
+    session_cwd = "/"
+
+    def spawn(self, account, resume_session_id, size):
+        raise RuntimeError("adapter bug")
+
+
+@pytest.fixture
+def tty_pair():
+    master, slave = os.openpty()
+    yield master, slave
+    os.close(master)
+    os.close(slave)
+
+
+def _loop(tty, pool, quota, log, launcher=None) -> SupervisorLoop:
+    ports = LoopPorts(pool=pool, quota=quota, log=log, launcher=launcher or ExplodingLauncher(), clock=time.time,
+                      label_of=str, heartbeat_s=0.0)
+    return SupervisorLoop(Session(load_default_chart()), ports, None, stdin_fd=tty, stdout_fd=tty)
+
+
+def test_rejected_event_is_logged_and_the_loop_goes_on(tty_pair):
+    master, slave = tty_pair
+    beats = []
+
+    def heartbeat(now):
+        beats.append(now)
+        if len(beats) == 2:  # lease lost while probing: no row accepts it there
+            return [ev.LeaseLost(at=now, account="acct-a")]
+        if len(beats) == 3:
+            os.kill(os.getpid(), signal.SIGTERM)  # then the user asks to quit
+        return []
+
+    log, quota, pool = ListLog(), SilentQuota(), OnePool(heartbeat)
+    before = termios.tcgetattr(slave)
+    status = _loop(slave, pool, quota, log).run()
+    assert status == 128 + signal.SIGTERM
+    kinds = [(type(r).__name__, r.event.trigger) for r in log.records]
+    assert ("RejectedRecord", "lease_lost") in kinds
+    assert kinds[-1] == ("TransitionRecord", "interrupted")
+    assert quota.requested == ["acct-a"] and pool.closed
+    assert termios.tcgetattr(slave) == before
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+def test_terminal_mode_is_restored_when_an_adapter_raises(tty_pair):
+    master, slave = tty_pair
+
+    class HealthyQuota(SilentQuota):
+        def request_probe(self, account):
+            super().request_probe(account)
+            os.write(self._w, b"!")
+
+        def poll(self):
+            os.read(self._r, 16)
+            return [ev.QuotaProbed(at=time.time(), account="acct-a", snapshot=QuotaSnapshot(observed_at=time.time()))]
+
+    before = termios.tcgetattr(slave)
+    pool = OnePool(lambda now: [])
+    with pytest.raises(RuntimeError, match="adapter bug"):
+        _loop(slave, pool, HealthyQuota(), ListLog()).run()
+    assert termios.tcgetattr(slave) == before
+    assert pool.closed
