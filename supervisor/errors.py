@@ -78,3 +78,7 @@ class DiagramError(CodexFsmError):
 
 class TerminalError(CodexFsmError):
     """The user's terminal cannot be used (for example stdin is not a tty)."""
+
+
+class SessionNotFound(CodexFsmError):
+    """No saved Codex session matches what the user asked to resume."""
