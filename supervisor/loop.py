@@ -92,6 +92,7 @@ class SupervisorLoop:
         self._interrupted_prompt: bytes | None = None
         self._exit_status: int | None = None
         self._next_heartbeat = 0.0
+        self._ticked_deadline: float | None = None
         self._at_line_start = True
         self._wake_r = self._wake_w = -1
         self._handlers: dict[type, Callable[[object, float], None]] = {
@@ -168,12 +169,19 @@ class SupervisorLoop:
         if self.ports.quota.fileno() in ready:
             self._queue.extend(self.ports.quota.poll())
         self._run_watchers(now)
-        deadline = self.session.next_deadline()
+        deadline = self._pending_deadline()
         if deadline is not None and now >= deadline:
+            self._ticked_deadline = deadline
             self._queue.append(ev.Tick(at=now, last_input_at=self._input.last_input_at))
 
+    def _pending_deadline(self) -> float | None:
+        """The core's next deadline, unless a tick for that very moment was already sent: a row that
+        leaves its deadline in place must not make the loop spin."""
+        deadline = self.session.next_deadline()
+        return None if deadline == self._ticked_deadline else deadline
+
     def _timeout(self, now: float) -> float | None:
-        moments = [self.session.next_deadline(), self._next_heartbeat]
+        moments = [self._pending_deadline(), self._next_heartbeat]
         running = self._running
         if running is not None:
             moments.append(running.child.next_write_at)
