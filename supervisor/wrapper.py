@@ -14,10 +14,15 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from .adapters.codex_args import Invocation, classify, forward_args
 from .errors import TerminalError
+
+if TYPE_CHECKING:  # the real classes are imported only when a session is supervised
+    from .adapters.log_file import TransitionLog
+    from .core.session import Session
+    from .loop import LoopPorts
 
 # Non-interactive commands that make model requests, so they need an account with quota.
 ACCOUNT_COMMANDS = frozenset({"exec", "e", "review"})
@@ -35,9 +40,9 @@ def main(argv: list[str]) -> int:
 
 @dataclass
 class Runtime:
-    session: object  # core.session.Session
-    ports: object  # loop.LoopPorts
-    log: object  # adapters.log_file.TransitionLog
+    session: Session
+    ports: LoopPorts
+    log: TransitionLog
 
 
 def supervise(invocation: Invocation, env: Mapping[str, str]) -> int:
