@@ -83,6 +83,14 @@ class Rig:
     def rejected(self) -> list[dict]:
         return [r for r in self.transitions() if r["kind"] == "rejected"]
 
+    def replays(self) -> bool:
+        """The transition log replays through the core to the same states and commands."""
+        from supervisor.chartfile import load_default_chart
+        from supervisor.replay import replay_file
+
+        replay_file(self.root / "transitions.jsonl", load_default_chart())
+        return True
+
     def fired(self) -> list[str]:
         return [r.get("row") for r in self.transitions() if r.get("row")]
 

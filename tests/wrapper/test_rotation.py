@@ -54,6 +54,7 @@ def test_quota_pressure_rotates_at_turn_boundary_and_retypes_the_draft(rig):
     calls = rig.pool_calls()
     assert {"call": "cool_down", "account": "acct-a", "reason": "quota"} in calls
     assert not rig.rejected()
+    assert rig.replays()
 
 
 def test_usage_limit_resumes_on_next_account_and_resubmits_the_prompt(rig):
@@ -74,6 +75,7 @@ def test_usage_limit_resumes_on_next_account_and_resubmits_the_prompt(rig):
     assert "prewarming-usage_limit_hit->restarting" in fired
     assert "resuming-child_ready->running[resubmit_pending]" in fired
     assert {"call": "cool_down", "account": "acct-a", "reason": "usage_limit"} in rig.pool_calls()
+    assert rig.replays()
 
 
 def test_crash_of_the_child_resumes_the_same_session(rig):

@@ -50,6 +50,7 @@ def test_stop_ladder_escalates_to_sigkill_when_codex_ignores_ctrl_c_and_sigterm(
     exited = [r["event"] for r in rig.transitions() if r.get("trigger") == "child_exited"]
     assert exited == [{"type": "child_exited", "at": exited[0]["at"], "code": None, "signal": 9}]
     assert subprocess.run(["kill", "-0", str(codex_pid)], capture_output=True).returncode != 0
+    assert rig.replays()
 
 
 def test_child_killed_by_a_signal_without_session_gives_128_plus_n(rig):
