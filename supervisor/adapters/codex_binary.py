@@ -9,7 +9,6 @@ spawned directly: it saves Node's start-up and makes the child's pid the Codex p
 from __future__ import annotations
 
 import os
-import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
@@ -74,7 +73,8 @@ def resolve_native(path: Path) -> CodexBinary:
     if real.name != "codex.js" or real.parent.name != "bin":
         return CodexBinary(real)
     package_root = real.parent.parent
-    key = (platform.system(), platform.machine())
+    system = os.uname()
+    key = (system.sysname, system.machine)
     if key not in _NATIVE_TRIPLES:
         return CodexBinary(real)
     package, triple = _NATIVE_TRIPLES[key]

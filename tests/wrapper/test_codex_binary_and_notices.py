@@ -3,7 +3,7 @@ environment, and the one-line notices (masked labels only)."""
 
 from __future__ import annotations
 
-import platform
+import os
 from pathlib import Path
 
 import pytest
@@ -40,7 +40,7 @@ def test_npm_launcher_resolves_to_the_native_binary():
     launcher = REPO / "node_modules" / ".bin" / "codex"
     assert launcher.exists(), "run `make codex` (npm ci) first"
     found = find_codex_binary({"PATH": str(launcher.parent)})
-    if platform.system() == "Linux" and platform.machine() == "x86_64":
+    if (os.uname().sysname, os.uname().machine) == ("Linux", "x86_64"):
         assert found.path.parts[-4:] == ("vendor", "x86_64-unknown-linux-musl", "bin", "codex")
     assert found.extra_env["CODEX_MANAGED_BY_NPM"] == "1"
 
