@@ -149,7 +149,8 @@ class SupervisorLoop:
     def _wait(self) -> None:
         now = self.ports.clock()
         timeout = self._timeout(now)
-        readable = [self._wake_r, self.ports.quota.fileno()]
+        quota_fd = self.ports.quota.fileno()
+        readable = [self._wake_r, quota_fd]
         running = self._running
         if running is not None and not running.child.output_closed:
             readable.append(running.child.fd)
@@ -166,7 +167,7 @@ class SupervisorLoop:
             self._pump_output(running, now)
         if self._stdin in ready:
             self._pump_input(now)
-        if self.ports.quota.fileno() in ready:
+        if quota_fd in ready:
             self._queue.extend(self.ports.quota.poll())
         self._run_watchers(now)
         deadline = self._pending_deadline()
