@@ -70,7 +70,9 @@ def _codex_help(*args: str) -> str:
     env = {**os.environ, "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9",
            "NO_PROXY": "127.0.0.1,localhost", "CODEX_HOME": "/nonexistent-codex-fsm-help"}
     script = 'ip link set lo up 2>/dev/null; exec node "$0" "$@"'
-    result = subprocess.run(["unshare", "-n", "sh", "-c", script, str(LAUNCHER), *args, "--help"],
+    # Root gets a plain network namespace; anyone else an unprivileged user namespace around it.
+    unshare = ["unshare", "-n"] if os.geteuid() == 0 else ["unshare", "-rn"]
+    result = subprocess.run([*unshare, "sh", "-c", script, str(LAUNCHER), *args, "--help"],
                             capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0, result.stderr
     return result.stdout
