@@ -42,7 +42,6 @@ BIND_POLL_MAX_S = 2.0
 ROLLOUT_POLL_S = 0.5
 _TAIL_BYTES = 4096
 _PASTE_START, _PASTE_END = b"\x1b[200~", b"\x1b[201~"
-_CTRL_C = b"\x03"
 
 
 class TransitionSink(Protocol):
@@ -211,6 +210,8 @@ class SupervisorLoop:
             self._at_line_start = data.endswith(b"\n")
             running.tail = data[-_TAIL_BYTES:] if len(data) >= _TAIL_BYTES else (running.tail + data)[-_TAIL_BYTES:]
             found = self._signals.feed(data, now)
+            if self._signals.exiting:
+                running.child.cancel_writes()  # no more Ctrl-C into a Codex that is already leaving
             if found:
                 running.turn_seen_in_pty = True
                 self._queue.extend(found)
@@ -333,9 +334,6 @@ class SupervisorLoop:
             return
         now = self.ports.clock()
         running.child.stop(command.step, now)
-        if command.step == "interrupt" and self._input.has_draft:
-            # A non-empty composer spends the first Ctrl-C on clearing itself.
-            running.child.write_at(now, _CTRL_C)
 
     def _restore_terminal(self, command: cmd.RestoreTerminal, at: float) -> None:
         terminal.restore(self._stdout)

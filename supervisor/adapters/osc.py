@@ -3,7 +3,8 @@
 The scanner does not care how the stream is chunked: a sequence split across reads (even byte by
 byte) is found once. ``TurnSignals`` turns states into core events: ``working`` → TurnStarted,
 ``done`` → TurnFinished, the first ``idle`` after a spawn → ChildReady. A later ``idle`` is not a
-turn end (real-codex.md §8: a spurious working→idle pair can come before any prompt).
+turn end (real-codex.md §8: a spurious working→idle pair can come before any prompt). ``clear``
+(Codex is exiting) sets ``exiting``.
 """
 
 from __future__ import annotations
@@ -80,10 +81,12 @@ class TurnSignals:
         self._scanner = OscScanner()
         self._last_input = last_input
         self._ready_seen = False
+        self.exiting = False
 
     def reset(self) -> None:
         self._scanner = OscScanner()
         self._ready_seen = False
+        self.exiting = False
 
     def feed(self, data: bytes, at: float) -> list[ev.Event]:
         if MARKER[:1] not in data and not self._scanner.pending:
@@ -97,4 +100,6 @@ class TurnSignals:
             elif state == "idle" and not self._ready_seen:
                 self._ready_seen = True
                 found.append(ev.ChildReady(at=at))
+            elif state == "clear":
+                self.exiting = True  # Codex is leaving: not an event for the core, a fact for the pty
         return found

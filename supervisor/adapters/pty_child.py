@@ -24,8 +24,12 @@ from ..errors import ChildSpawnError
 from .terminal import write_all
 
 _READ_SIZE = 65536
-# Codex treats a Ctrl-C that follows the first too closely as part of a burst; leave it a moment.
-INTERRUPT_GAP_S = 0.15
+# Codex's own exit: Ctrl-C clears a non-empty composer and quits from an empty one (0.169; older
+# versions arm on the first and quit on the second). Up to three presses, a moment apart, cover both;
+# the rest are cancelled as soon as Codex starts exiting (OSC 7501 clear), because a Ctrl-C that
+# races its shutdown makes it exit 130.
+INTERRUPT_PRESSES = 3
+INTERRUPT_GAP_S = 0.25
 # Typed text followed at once by Enter reads as a paste to Codex; submit after a pause.
 SUBMIT_GAP_S = 0.3
 _LADDER_SIGNALS = {"terminate": signal.SIGTERM, "kill": signal.SIGKILL}
@@ -95,6 +99,9 @@ class PtyChild:
         """When the last queued write is due (None when nothing is queued)."""
         return self._writes[-1][0] if self._writes else None
 
+    def cancel_writes(self) -> None:
+        self._writes.clear()
+
     def flush_due_writes(self, now: float) -> None:
         while self._writes and self._writes[0][0] <= now:
             self.write(self._writes.pop(0)[1])
@@ -113,7 +120,8 @@ class PtyChild:
             return
         if step == "interrupt":
             self.write(b"\x03")
-            self.write_at(now + INTERRUPT_GAP_S, b"\x03")
+            for press in range(1, INTERRUPT_PRESSES):
+                self.write_at(now + press * INTERRUPT_GAP_S, b"\x03")
             return
         self._writes.clear()
         try:

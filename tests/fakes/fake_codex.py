@@ -7,8 +7,8 @@ codex-home-overlay.md §5, §8):
 * the rollout gets session_meta, then per turn task_started, token_count (rate limits), task_complete;
 * emits OSC 7501 idle when the composer is drawn, working on submit, done then idle at turn end,
   clear on exit; turns on the alternate screen, bracketed paste and a hidden cursor;
-* Ctrl-C on a non-empty composer clears it; on an empty one the first arms, the second exits with the
-  resume hint; ``resume <id>`` appends to the same rollout.
+* Ctrl-C on a non-empty composer clears it; on an empty one it exits with the resume hint, as Codex
+  0.169 does; ``resume <id>`` appends to the same rollout.
 
 Controlled through files in ``$FAKE_CODEX_CONTROL`` (read when needed, so tests change behaviour
 between launches). ``<account>`` is the basename of ``$CODEX_HOME``:
@@ -204,7 +204,6 @@ def main() -> None:
         out("\u203a Ask Codex to do anything\r\n")
         out(osc("idle"))
         composer = ""
-        armed = False
         hang = control("hang-on-sigint").exists()
         composer_file = control(f"composer-{os.getpid()}")
         while True:
@@ -220,14 +219,10 @@ def main() -> None:
                     if hang:
                         continue
                     if composer:
-                        composer, armed = "", False
-                    elif armed:
-                        quit_cleanly(session)
+                        composer = ""
                     else:
-                        armed = True
-                        out("\r\nctrl + c again to quit\r\n")
+                        quit_cleanly(session)
                 elif char == "\r":
-                    armed = False
                     if composer.strip():
                         prompt, composer = composer, ""
                         run_turn(session, prompt)
@@ -236,7 +231,6 @@ def main() -> None:
                 elif char == "\x15":
                     composer = ""
                 else:
-                    armed = False
                     composer += char
                     out(char)
             composer_file.write_text(composer)

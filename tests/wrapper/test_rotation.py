@@ -42,6 +42,11 @@ def test_quota_pressure_rotates_at_turn_boundary_and_retypes_the_draft(rig):
 
     first, second = rig.spawns()
     assert first["account"] == "acct-a" and second["account"] == "acct-b"
+    # Codex's own clean exit: one Ctrl-C cleared the draft, the next quit, no third raced the shutdown.
+    exits = [r["event"] for r in rig.transitions() if r.get("trigger") == "child_exited"]
+    assert (exits[0]["code"], exits[0]["signal"]) == (0, None)
+    assert [c["step"] for r in rig.transitions() for c in r.get("commands", []) if c["type"] == "StopChild"] \
+        == ["interrupt"]
     assert second["argv"] == ["-c", "features.daemon_auto_start=false", "-m", "gpt-test", "resume", resumed_id]
     assert set(_session_ids(rig)) == {resumed_id}
     [rollout] = rig.rollouts()  # resume appended to the same file
