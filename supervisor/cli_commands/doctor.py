@@ -1,4 +1,5 @@
-"""``codex-fsm doctor``: check the pool's health and say how to fix what is wrong.
+"""``codex-fsm doctor``: check the pool, the Codex binary, CODEX_HOME, the config and the logs folder,
+and say how to fix what is wrong.
 
 Each check is a function from the shared context to findings; append new checks to ``CHECKS``.
 Doctor only reads: it never rewrites the pool file or a credential.
@@ -7,12 +8,16 @@ Doctor only reads: it never rewrites the pool file or a credential.
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Mapping
 
-from ..errors import CodexFsmError, PoolLockTimeout
+from .. import paths
+from ..errors import ChildSpawnError, CodexFsmError, ConfigError, PoolLockTimeout
 from ..pool.auth import read_auth_file
 from ..pool.homes import AccountHomes
 from ..pool.leases import current_process, owner_alive
@@ -39,6 +44,7 @@ class DoctorContext:
     now: float
     alive: Callable = field(default=lambda lease: True)
     pool: Pool | None = None  # set by the pool-file check when the file is usable
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
 
 Check = Callable[[DoctorContext], list[Finding]]
@@ -149,8 +155,98 @@ def check_codex_config(ctx: DoctorContext) -> list[Finding]:
     return [Finding("ok", "codex config", f"{config}: credentials are kept in each account's auth.json")]
 
 
+# The Codex release codex-fsm was verified against (package.json pins it for the tests).
+PINNED_CODEX_VERSION = (0, 169, 0)
+VERSION_TIMEOUT_S = 10.0
+_VERSION = re.compile(r"(\d+)\.(\d+)\.(\d+)")
+# `codex --version` needs no network; these make sure it cannot reach any host if it tried.
+_DEAD_PROXIES = {"HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9",
+                 "ALL_PROXY": "http://127.0.0.1:9", "NO_PROXY": "127.0.0.1,localhost"}
+
+
+def check_codex_binary(ctx: DoctorContext) -> list[Finding]:
+    """The real Codex is found (never codex-fsm itself) and is the pinned release or newer."""
+    from ..adapters.codex_binary import child_env, find_codex_binary
+    from ..config import load_config
+
+    try:
+        configured = load_config(ctx.env).codex.bin
+    except ConfigError:
+        configured = None  # the config check reports it
+    try:
+        binary = find_codex_binary(ctx.env, configured)
+    except ChildSpawnError as exc:
+        return [Finding("error", "codex binary", str(exc),
+                        "`npm install -g @openai/codex`, or set $CODEX_FSM_CODEX_BIN (or [codex] bin) to its path")]
+    pinned = ".".join(map(str, PINNED_CODEX_VERSION))
+    env = {**child_env(ctx.env, binary, None), **_DEAD_PROXIES}
+    try:
+        answer = subprocess.run([str(binary.path), "--version"], env=env, stdin=subprocess.DEVNULL,
+                                capture_output=True, text=True, errors="replace", timeout=VERSION_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return [Finding("warning", "codex binary", f"{binary.path} --version did not answer within "
+                        f"{VERSION_TIMEOUT_S:.0f} s", f"check that it runs: `{binary.path} --version`")]
+    except OSError as exc:
+        return [Finding("error", "codex binary", f"cannot run {binary.path}: {exc.strerror or exc}")]
+    match = _VERSION.search(answer.stdout)
+    if answer.returncode != 0 or match is None:
+        return [Finding("warning", "codex binary", f"{binary.path} --version printed no version "
+                        f"(exit status {answer.returncode})", f"check that it runs: `{binary.path} --version`")]
+    version = tuple(int(part) for part in match.groups())
+    found = ".".join(map(str, version))
+    if version < PINNED_CODEX_VERSION:
+        return [Finding("warning", "codex binary", f"{binary.path} is Codex {found}, older than {pinned}, "
+                        "the release codex-fsm was verified with", "upgrade: `npm install -g @openai/codex@latest`")]
+    return [Finding("ok", "codex binary", f"{binary.path}: Codex {found}")]
+
+
+def check_codex_home(ctx: DoctorContext) -> list[Finding]:
+    real = ctx.homes.real_home
+    if not real.is_dir():
+        what = "is not a folder" if real.exists() else "does not exist"
+        return [Finding("error", "codex home", f"{real} {what}",
+                        "run `codex login` once so Codex creates it, or point $CODEX_HOME at your Codex home")]
+    return [Finding("ok", "codex home", f"{real}")]
+
+
+def check_fsm_config(ctx: DoctorContext) -> list[Finding]:
+    from ..config import default_config_path, load_config
+
+    path = default_config_path(ctx.env)
+    try:
+        config = load_config(ctx.env)
+    except ConfigError as exc:
+        return [Finding("error", "codex-fsm config", str(exc),
+                        f"correct {path} or the variable named; `codex-fsm config` lists every setting")]
+    if not config.file_found:
+        return [Finding("ok", "codex-fsm config", f"{path} is absent: defaults and $CODEX_FSM_* variables apply")]
+    return [Finding("ok", "codex-fsm config", f"{path} loaded")]
+
+
+def check_logs_dir(ctx: DoctorContext) -> list[Finding]:
+    from ..adapters.log_retention import list_logs
+
+    logs = paths.logs_dir(ctx.env)
+    if not logs.exists():
+        parent = next((p for p in logs.parents if p.exists()), logs.anchor)
+        if os.access(parent, os.W_OK | os.X_OK):
+            return [Finding("ok", "logs", f"{logs} will be created by the first session")]
+        return [Finding("error", "logs", f"{logs} cannot be created: {parent} is not writable",
+                        f"make {parent} writable by you, or set $CODEX_FSM_HOME")]
+    if not logs.is_dir():
+        return [Finding("error", "logs", f"{logs} is not a folder", f"move {logs} aside")]
+    try:
+        handle, probe = tempfile.mkstemp(dir=logs, prefix=".doctor-")
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        return [Finding("error", "logs", f"{logs} is not writable: {exc.strerror or exc}",
+                        f"make {logs} writable by you")]
+    return [Finding("ok", "logs", f"{logs}: writable, {len(list_logs(logs))} transition log(s)")]
+
+
 CHECKS: list[Check] = [check_pool_file, check_pool_lock, check_leases, check_account_homes, check_orphan_homes,
-                       check_codex_config]
+                       check_codex_config, check_codex_binary, check_codex_home, check_fsm_config, check_logs_dir]
 
 
 def run_checks(ctx: DoctorContext, checks: list[Check] = CHECKS) -> list[Finding]:
@@ -166,7 +262,7 @@ def run_checks(ctx: DoctorContext, checks: list[Check] = CHECKS) -> list[Finding
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="codex-fsm doctor", description="Check the account pool's health.")
+    parser = argparse.ArgumentParser(prog="codex-fsm doctor", description="Check the account pool, Codex and codex-fsm's own setup.")
     parser.add_argument("--quiet", action="store_true", help="show only problems")
     args = parser.parse_args(argv)
     host = current_process().host

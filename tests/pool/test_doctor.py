@@ -10,7 +10,11 @@ from supervisor.pool.store import PoolStore
 from .conftest import add_account
 
 
-def test_healthy_pool(env, store, homes, capsys) -> None:
+def test_healthy_pool(env, store, homes, capsys, tmp_path, monkeypatch) -> None:
+    codex = tmp_path / "codex-bin"  # a healthy setup has a Codex binary; doctor checks it too
+    codex.write_text('#!/bin/sh\necho "codex-cli 0.169.0"\n')
+    codex.chmod(0o755)
+    monkeypatch.setenv("CODEX_FSM_CODEX_BIN", str(codex))
     account = add_account(store, homes, 1)
     homes.sync(account)
     assert main(["doctor"]) == 0

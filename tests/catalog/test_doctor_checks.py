@@ -1,0 +1,171 @@
+"""doctor's checks of the Codex binary, CODEX_HOME, codex-fsm's config and the logs folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from supervisor.cli import main
+from supervisor.cli_commands import doctor
+from supervisor.pool.homes import AccountHomes
+from supervisor.pool.store import PoolStore
+
+
+def fake_codex(folder: Path, body: str, name: str = "codex") -> Path:
+    """A tiny script standing in for Codex (PATH holds only test folders, so tools are named in full)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text("#!/bin/sh\n" + body + "\n")
+    path.chmod(0o755)
+    return path
+
+
+@pytest.fixture
+def setup(tmp_path: Path):
+    real, fsm, empty_path = tmp_path / "codex-home", tmp_path / "fsm", tmp_path / "empty-bin"
+    for folder in (real, fsm, empty_path):
+        folder.mkdir()
+    env = {"CODEX_HOME": str(real), "CODEX_FSM_HOME": str(fsm), "PATH": str(empty_path),
+           "CODEX_FSM_CONFIG": str(tmp_path / "fsm.toml"), "HOME": str(tmp_path)}
+    (tmp_path / "fsm.toml").write_text("")
+    ctx = doctor.DoctorContext(store=PoolStore(fsm / "pool.json", 1.0), homes=AccountHomes(fsm / "homes", real),
+                               now=0.0, env=env)
+    return ctx, tmp_path
+
+
+def only(findings: list[doctor.Finding]) -> doctor.Finding:
+    assert len(findings) == 1, findings
+    return findings[0]
+
+
+@pytest.mark.parametrize("printed, severity", [
+    ("codex-cli 0.169.0", "ok"),
+    ("codex-cli 0.170.2", "ok"),
+    ("codex-cli 1.0.0-alpha.3", "ok"),
+    ("codex-cli 0.168.9", "warning"),
+])
+def test_version_against_the_pinned_release(setup, printed, severity):
+    ctx, tmp_path = setup
+    binary = fake_codex(tmp_path / "bin", f'echo "{printed}"')
+    ctx.env["CODEX_FSM_CODEX_BIN"] = str(binary)
+    finding = only(doctor.check_codex_binary(ctx))
+    assert finding.severity == severity
+    assert str(binary) in finding.message
+    if severity == "warning":
+        assert "0.168.9, older than 0.169.0" in finding.message and "npm install" in finding.fix
+
+
+def test_found_on_path_and_run_without_network_or_our_variables(setup):
+    ctx, tmp_path = setup
+    seen = tmp_path / "seen-env"
+    fake_codex(tmp_path / "bin", f'{shutil.which("env")} > "{seen}"; echo "codex-cli 0.169.0"')
+    ctx.env["PATH"] = f"{tmp_path / 'empty-bin'}{os.pathsep}{tmp_path / 'bin'}"
+    ctx.env["CODEX_FSM_QUOTA_ROTATE_5H"] = "7"
+    assert only(doctor.check_codex_binary(ctx)).severity == "ok"
+    child_env = dict(line.split("=", 1) for line in seen.read_text().splitlines() if "=" in line)
+    assert child_env["HTTPS_PROXY"] == "http://127.0.0.1:9" and child_env["NO_PROXY"] == "127.0.0.1,localhost"
+    assert not [name for name in child_env if name.startswith("CODEX_FSM_")]
+
+
+def test_the_configured_binary_from_the_config_file(setup):
+    ctx, tmp_path = setup
+    binary = fake_codex(tmp_path / "bin", 'echo "codex-cli 0.169.0"', name="real-codex")
+    Path(ctx.env["CODEX_FSM_CONFIG"]).write_text(f'[codex]\nbin = "{binary}"\n')
+    assert str(binary) in only(doctor.check_codex_binary(ctx)).message
+
+
+def test_missing_or_codex_fsm_itself_is_an_error(setup):
+    ctx, tmp_path = setup
+    finding = only(doctor.check_codex_binary(ctx))
+    assert finding.severity == "error" and "not found on PATH" in finding.message
+    shim = fake_codex(tmp_path / "shim", 'exec python3 -m supervisor.cli "$@"')
+    ctx.env["PATH"] = str(shim.parent)
+    assert only(doctor.check_codex_binary(ctx)).severity == "error"  # an alias to us is skipped
+    ctx.env["CODEX_FSM_CODEX_BIN"] = str(shim)
+    finding = only(doctor.check_codex_binary(ctx))
+    assert finding.severity == "error" and "codex-fsm itself" in finding.message
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("echo garbage", "printed no version (exit status 0)"),
+    ('echo "codex-cli 0.169.0"; exit 3', "printed no version (exit status 3)"),
+    (f"exec {shutil.which('sleep')} 5", "did not answer within"),
+])
+def test_a_binary_that_does_not_answer_is_a_warning(setup, monkeypatch, body, expected):
+    ctx, tmp_path = setup
+    monkeypatch.setattr(doctor, "VERSION_TIMEOUT_S", 0.5)
+    ctx.env["CODEX_FSM_CODEX_BIN"] = str(fake_codex(tmp_path / "bin", body))
+    finding = only(doctor.check_codex_binary(ctx))
+    assert finding.severity == "warning" and expected in finding.message
+
+
+def test_codex_home(setup):
+    ctx, tmp_path = setup
+    assert only(doctor.check_codex_home(ctx)).severity == "ok"
+    ctx.homes.real_home = tmp_path / "nowhere"
+    finding = only(doctor.check_codex_home(ctx))
+    assert finding.severity == "error" and "does not exist" in finding.message and "CODEX_HOME" in finding.fix
+    ctx.homes.real_home = Path(ctx.env["CODEX_FSM_CONFIG"])
+    assert "is not a folder" in only(doctor.check_codex_home(ctx)).message
+
+
+def test_config_errors_name_the_file_or_the_variable(setup):
+    ctx, _ = setup
+    config = Path(ctx.env["CODEX_FSM_CONFIG"])
+    finding = only(doctor.check_fsm_config(ctx))
+    assert finding.severity == "ok" and f"{config} loaded" in finding.message
+    config.write_text("[quota\nrotate_5h = 1\n")
+    finding = only(doctor.check_fsm_config(ctx))
+    assert finding.severity == "error" and str(config) in finding.message and "TOML" in finding.message
+    config.write_text("[quota]\nrotate_5hh = 1\n")
+    assert "unknown key 'rotate_5hh'" in only(doctor.check_fsm_config(ctx)).message
+    config.write_text("")
+    ctx.env["CODEX_FSM_QUOTA_ROTATE_5H"] = "lots"
+    finding = only(doctor.check_fsm_config(ctx))
+    assert finding.severity == "error" and "CODEX_FSM_QUOTA_ROTATE_5H" in finding.message
+    assert str(config) in finding.fix
+    del ctx.env["CODEX_FSM_QUOTA_ROTATE_5H"]
+    config.unlink()
+    assert only(doctor.check_fsm_config(ctx)).severity == "error"  # named by $CODEX_FSM_CONFIG, so it must exist
+    del ctx.env["CODEX_FSM_CONFIG"]
+    ctx.env["XDG_CONFIG_HOME"] = str(config.parent / "xdg")
+    finding = only(doctor.check_fsm_config(ctx))
+    assert finding.severity == "ok" and "is absent: defaults" in finding.message
+
+
+def test_logs_dir(setup):
+    ctx, _ = setup
+    logs = Path(ctx.env["CODEX_FSM_HOME"]) / "logs"
+    finding = only(doctor.check_logs_dir(ctx))
+    assert finding.severity == "ok" and "will be created" in finding.message
+    logs.mkdir(parents=True)
+    for name in ("session-20261124T235900Z-1.jsonl", "session-20261124T235901Z-2.jsonl", "notes.txt"):
+        (logs / name).write_text("{}\n")
+    finding = only(doctor.check_logs_dir(ctx))
+    assert finding.severity == "ok" and "writable, 2 transition log(s)" in finding.message
+    assert sorted(p.name for p in logs.iterdir()) == [
+        "notes.txt", "session-20261124T235900Z-1.jsonl", "session-20261124T235901Z-2.jsonl"]  # probe removed
+    for child in logs.iterdir():
+        child.unlink()
+    logs.rmdir()
+    logs.write_text("oops")
+    finding = only(doctor.check_logs_dir(ctx))
+    assert finding.severity == "error" and "is not a folder" in finding.message
+
+
+def test_doctor_command_runs_the_new_checks(setup, monkeypatch, capsys):
+    ctx, tmp_path = setup
+    ctx.env["CODEX_FSM_CODEX_BIN"] = str(fake_codex(tmp_path / "bin", 'echo "codex-cli 0.169.0"'))
+    (Path(ctx.env["CODEX_HOME"]) / "config.toml").write_text('cli_auth_credentials_store = "file"\n')
+    for name, value in ctx.env.items():
+        monkeypatch.setenv(name, value)
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    for subject in ("codex binary", "codex home", "codex-fsm config", "logs"):
+        assert f"OK      {subject}: " in out
+    monkeypatch.setenv("CODEX_FSM_CODEX_BIN", str(tmp_path / "missing"))
+    assert main(["doctor", "--quiet"]) == 1
+    assert "ERROR   codex binary: $CODEX_FSM_CODEX_BIN" in capsys.readouterr().out
