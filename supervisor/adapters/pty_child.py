@@ -4,11 +4,12 @@ pexpect creates the pty and the session (the child leads its own process group, 
 reach Codex's tool subprocesses too). The copy loop is the run loop's, over ``fd``: pexpect's
 ``interact()`` cannot be woken for supervisor work and its Ctrl-] escape would detach the user.
 
-The stop ladder's rungs: ``interrupt`` = Ctrl-C twice into the pty (Codex's own clean exit, which
-restores the terminal and prints the resume hint), ``terminate`` = SIGTERM to the process group,
-``kill`` = SIGKILL to the process group. Writes the child must see with a pause between them (the
-second Ctrl-C, the Enter after a re-submitted prompt) are queued with a due time; the loop's select
-timeout includes ``next_write_at`` so nothing sleeps.
+The stop ladder's rungs: ``interrupt`` = Ctrl-C into the pty, pressed again a moment later while
+Codex has not started exiting (Codex's own clean exit, which restores the terminal and prints the
+resume hint), ``terminate`` = SIGTERM to the process group, ``kill`` = SIGKILL to the process group.
+Writes the child must see with a pause between them (the later Ctrl-C presses, the Enter after a
+re-submitted prompt) are queued with a due time; the loop's select timeout includes
+``next_write_at`` so nothing sleeps.
 """
 
 from __future__ import annotations
