@@ -169,3 +169,13 @@ def test_doctor_command_runs_the_new_checks(setup, monkeypatch, capsys):
     monkeypatch.setenv("CODEX_FSM_CODEX_BIN", str(tmp_path / "missing"))
     assert main(["doctor", "--quiet"]) == 1
     assert "ERROR   codex binary: $CODEX_FSM_CODEX_BIN" in capsys.readouterr().out
+
+
+def test_the_pinned_codex_itself_passes(setup):
+    """The real npm launcher (installed by `make codex`) resolves to its native binary and reports 0.169.0."""
+    ctx, _ = setup
+    launcher = Path(__file__).resolve().parents[2] / "node_modules" / "@openai" / "codex" / "bin" / "codex.js"
+    assert launcher.is_file(), f"{launcher} is missing: run `make codex`"
+    ctx.env["CODEX_FSM_CODEX_BIN"] = str(launcher)
+    finding = only(doctor.check_codex_binary(ctx))
+    assert finding.severity == "ok" and finding.message.endswith(": Codex 0.169.0")
