@@ -240,8 +240,20 @@ CASES: dict[str, Case] = {
         "prewarming", ev.UsageLimitHit(at=T), [cmd.ReleaseAccount(account=BRAVO), SUSPENDED],
         {"restarts": 16, "successor": BRAVO}),
     "prewarming-usage_limit_hit->restarting": Case("prewarming", ev.UsageLimitHit(at=T), [STOP]),
-    "prewarming-lease_lost->prewarming": Case("prewarming", ev.LeaseLost(at=T, account=ALPHA),
-                                              [cmd.Notify(kind="lease_lost", params=(("account", ALPHA),))]),
+    "prewarming-lease_lost->prewarming[lost_current_account]": Case(
+        "prewarming", ev.LeaseLost(at=T, account=ALPHA), [cmd.Notify(kind="lease_lost", params=(("account", ALPHA),))],
+        check=lambda c: c.rotation_reason == "lease_lost"),
+    "prewarming-lease_lost->prewarming[otherwise]": Case(
+        "prewarming", ev.LeaseLost(at=T, account=BRAVO), [lease_successor()], {"successor": BRAVO},
+        check=lambda c: c.successor is None and c.rotation_reason is None),
+    "running-lease_lost->running": Case("running", ev.LeaseLost(at=T, account=BRAVO), [],
+                                        check=lambda c: c.rotation_reason is None),
+    "resuming-lease_lost->resuming": Case("resuming", ev.LeaseLost(at=T, account=BRAVO), []),
+    "probing-lease_lost->acquiring": Case("probing", ev.LeaseLost(at=T, account=ALPHA), [cmd.LeaseCandidate()],
+                                          check=lambda c: c.candidate is None),
+    "probing-lease_lost->probing": Case("probing", ev.LeaseLost(at=T, account=BRAVO), [],
+                                        check=lambda c: c.candidate == ALPHA),
+    "acquiring-lease_lost->acquiring": Case("acquiring", ev.LeaseLost(at=T, account=BRAVO), []),
     # stop ladder and handoff
     "restarting-tick->restarting[stop_overdue and ladder_has_next_step]": Case(
         "restarting", ev.Tick(at=T), [cmd.StopChild(step="terminate")],
@@ -282,7 +294,8 @@ CASES: dict[str, Case] = {
     "restarting-turn_started->restarting": Case("restarting", ev.TurnStarted(at=T), []),
     "restarting-turn_finished->restarting": Case("restarting", ev.TurnFinished(at=T), []),
     "restarting-child_ready->restarting": Case("restarting", ev.ChildReady(at=T), []),
-    "restarting-lease_lost->restarting": Case("restarting", ev.LeaseLost(at=T, account=ALPHA), []),
+    "restarting-lease_lost->restarting": Case("restarting", ev.LeaseLost(at=T, account=BRAVO), [], {"successor": BRAVO},
+                                              check=lambda c: c.successor is None),
     # resumed child ready
     "resuming-child_ready->running[resubmit_pending]": Case(
         "resuming", ev.ChildReady(at=T), [cmd.ResubmitPrompt(), cmd.RetypeDraft()], {"resubmit_pending": True},

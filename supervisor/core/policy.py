@@ -230,6 +230,18 @@ def resubmit_pending(ctx: SessionContext, event: ev.Event) -> bool:
 
 
 @guard
+def lost_current_account(ctx: SessionContext, event: ev.Event) -> bool:
+    assert isinstance(event, ev.LeaseLost)
+    return event.account == ctx.account
+
+
+@guard
+def lost_candidate(ctx: SessionContext, event: ev.Event) -> bool:
+    assert isinstance(event, ev.LeaseLost)
+    return event.account == ctx.candidate
+
+
+@guard
 def ready_overdue(ctx: SessionContext, event: ev.Event) -> bool:
     return ctx.ready_deadline is not None and event.at >= ctx.ready_deadline
 
@@ -465,6 +477,17 @@ def mark_usage_limit(ctx: SessionContext, event: ev.Event) -> list:
 def mark_lease_lost(ctx: SessionContext, event: ev.Event) -> list:
     ctx.rotation_reason = "lease_lost"
     return [cmd.Notify(kind="lease_lost", params=(("account", ctx.account),))]
+
+
+@action
+def forget_lost_lease(ctx: SessionContext, event: ev.Event) -> list:
+    """The pool says another process holds this account now: stop counting on it, release nothing."""
+    assert isinstance(event, ev.LeaseLost)
+    if ctx.candidate == event.account:
+        ctx.candidate = None
+    if ctx.successor == event.account:
+        ctx.successor = None
+    return []
 
 
 @action
