@@ -169,3 +169,61 @@ def test_codex_refreshes_an_expired_token_and_the_pool_keeps_the_refreshed_login
     assert [t.credentials_label for t in fake_backend.turns()] == ["acct-a#2"]
     assert_logs_replay(world)
     assert fake_backend.violations() == []
+
+
+def test_every_account_exhausted_waits_for_the_soonest_reset_then_resumes_by_itself(
+        world: SupervisedWorld, fake_backend: FakeChatGPTBackend, run_codex_fsm: Callable[..., Terminal]) -> None:
+    resets_at = int(fake_backend.now()) + 5
+    fake_backend.set_account("acct-a", exhaust_after_turns=1, primary_resets_at=resets_at)
+    world.add_account("acct-a", "alpha")
+    terminal = run_codex_fsm()
+    answered_turn(terminal, "first prompt", r"PONG-1 \[acct-a\]")
+
+    submitted = terminal.submit("prompt hit by the limit")
+    terminal.wait_for(r"codex-fsm: every account is at its limit; waiting \d+ s for the soonest reset", 30, raw=True,
+                      since=submitted)
+    terminal.wait_for(r"PONG-2 \[acct-a\]: prompt hit by the limit", 60)
+
+    retried = fake_backend.turns()[-1]
+    assert (retried.prompt, retried.status) == ("prompt hit by the limit", 200)
+    assert retried.at >= resets_at
+    assert [t.status for t in fake_backend.turns()] == [200, 429, 200]
+    terminal.send(CTRL_C)
+    assert terminal.wait_exit(20) == 0
+    assert "acquiring-tick->acquiring[wait_elapsed]" in rows(assert_logs_replay(world))
+    assert fake_backend.violations() == []
+
+
+def test_two_supervised_sessions_at_once_rotate_and_keep_their_own_conversations(
+        world: SupervisedWorld, fake_backend: FakeChatGPTBackend, run_codex_fsm: Callable[..., Terminal]) -> None:
+    for account, label in (("acct-a", "alpha"), ("acct-b", "bravo"), ("acct-c", "charlie"), ("acct-d", "delta")):
+        if label in ("alpha", "bravo"):
+            fake_backend.set_account(account, primary_used_percent=10.0, next_turn_used_percent=97.0)
+        else:
+            fake_backend.set_account(account, primary_used_percent=30.0)
+        world.add_account(account, label)
+    world.codex_fsm("accounts", "order", "alpha", "bravo", "charlie", "delta")
+    first = run_codex_fsm()
+    second = run_codex_fsm()
+
+    done = {name: answered_turn(t, f"opening of session {name}", rf"PONG-\d+ \[acct-[ab]\]: opening of session {name}")
+            for name, t in (("one", first), ("two", second))}
+    for name, terminal in (("one", first), ("two", second)):
+        wait_for_rotation(terminal, since=done[name])
+        answered_turn(terminal, f"follow-up of session {name}", rf"\[acct-[cd]\]: follow-up of session {name}")
+
+    turns = {t.prompt: t for t in fake_backend.turns()}
+    for name in ("one", "two"):
+        opening, follow_up = turns[f"opening of session {name}"], turns[f"follow-up of session {name}"]
+        assert opening.account_id in ("acct-a", "acct-b") and follow_up.account_id in ("acct-c", "acct-d")
+        assert follow_up.session_id == opening.session_id
+        assert [i.text for i in follow_up.conversation if i.role == "user"] == [
+            f"opening of session {name}", f"follow-up of session {name}"]
+    assert turns["opening of session one"].session_id != turns["opening of session two"].session_id
+    assert len({turns["follow-up of session one"].account_id, turns["follow-up of session two"].account_id}) == 2
+    for terminal in (first, second):
+        terminal.send(CTRL_C)
+        assert terminal.wait_exit(20) == 0
+    assert len(world.transition_logs()) == 2
+    assert_logs_replay(world)
+    assert fake_backend.violations() == []
