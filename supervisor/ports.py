@@ -39,7 +39,10 @@ class PoolPort(Protocol):
 
 
 class QuotaPort(Protocol):
-    """Usage probes of parked accounts (supervisor.adapters.usage_probe.UsageProbe implements it). Never a model request."""
+    """Usage probes of parked accounts; never a model request.
+
+    ``supervisor.adapters.usage_probe.UsageProbe`` implements it.
+    """
 
     def request_probe(self, account: str) -> None:
         """Start a probe in the background; its answer comes back from ``poll``."""

@@ -14,13 +14,11 @@ from typing import Callable
 from ..errors import CredentialError, PoolError
 from .auth import AuthFile, read_auth_file
 from .homes import AccountHomes
-from .leases import DEFAULT_LEASE_TTL_S, OwnerCheck, ProcessIdentity, current_process, grant, held_by, \
-    is_stale, owner_alive
+from .leases import (CHILD_PURPOSE, DEFAULT_LEASE_TTL_S, REFRESH_PURPOSE, OwnerCheck, ProcessIdentity,
+                     current_process, grant, held_by, is_stale, owner_alive)
 from .refresh import TokenRefresher
 from .store import PoolStore
 
-CHILD_PURPOSE = "session"
-REFRESH_PURPOSE = "refresh"
 
 
 @dataclass(frozen=True, slots=True)

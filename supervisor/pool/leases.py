@@ -19,6 +19,9 @@ from typing import Callable
 from .model import AccountRecord, Lease
 
 DEFAULT_LEASE_TTL_S = 30.0
+# What a lease is for: a child runs on the account, or a parked account's token is being refreshed.
+CHILD_PURPOSE = "session"
+REFRESH_PURPOSE = "refresh"
 
 
 @dataclass(frozen=True, slots=True)

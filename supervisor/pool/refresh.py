@@ -11,12 +11,13 @@ import copy
 import json
 import os
 from datetime import datetime, timezone
-from typing import Any, Mapping
-
-import requests
+from typing import TYPE_CHECKING, Any, Mapping
 
 from ..errors import CredentialError
 from .auth import AuthFile, account_id_for, parse_auth
+
+if TYPE_CHECKING:  # requests costs ~50 ms to import; only a refresh needs it, never start-up
+    import requests
 
 DEFAULT_TOKEN_URL = "https://auth.openai.com/oauth/token"
 CODEX_CLIENT_ID = "app_EMoamEEZ73f0CkXaXp7hrann"
@@ -29,14 +30,18 @@ def token_url_from(env: Mapping[str, str]) -> str:
 
 
 class TokenRefresher:
-    def __init__(self, token_url: str | None = None, session: requests.Session | None = None,
+    def __init__(self, token_url: str | None = None, session: "requests.Session | None" = None,
                  timeout_s: float = 20.0) -> None:
         self.token_url = token_url or token_url_from(os.environ)
-        self._session = session or requests.Session()
+        self._session = session
         self.timeout_s = timeout_s
 
     def refresh(self, auth: AuthFile, account: str) -> AuthFile:
         """Exchange ``auth``'s refresh token; returns the new auth document (not yet written)."""
+        import requests
+
+        if self._session is None:
+            self._session = requests.Session()
         body = {"client_id": CODEX_CLIENT_ID, "grant_type": "refresh_token",
                 "refresh_token": auth.refresh_token}
         try:
@@ -72,7 +77,7 @@ def _merged(auth: AuthFile, answer: Any, account: str) -> AuthFile:
     return refreshed
 
 
-def _error_code(response: requests.Response) -> str:
+def _error_code(response: "requests.Response") -> str:
     try:
         error = response.json().get("error")
     except (ValueError, AttributeError):

@@ -14,9 +14,9 @@ from typing import Callable, Mapping, Sequence
 from ..core.events import AccountLeased, Event, LeaseLost, PoolExhausted
 from ..core.quota import QuotaSnapshot, Thresholds
 from ..core.ranking import CandidateView, rank_candidates, soonest_availability
-from .credentials import CHILD_PURPOSE
 from .homes import AccountHomes
-from .leases import DEFAULT_LEASE_TTL_S, OwnerCheck, ProcessIdentity, current_process, grant, held_by, owner_alive
+from .leases import (CHILD_PURPOSE, DEFAULT_LEASE_TTL_S, OwnerCheck, ProcessIdentity, current_process, grant,
+                     held_by, owner_alive)
 from .locations import account_homes, pool_store
 from .model import AccountRecord, Cooldown, Pool
 from .store import PoolStore

@@ -100,7 +100,9 @@ def handoff_ms(work: Path) -> float:
     outer.expect(pexpect.EOF)
     outer.close()
     records = rig.transitions()
-    exited = next(r for r in records if r.get("row") == "restarting-child_exited->resuming")
+    # Whether a successor was ready (straight to resuming) or had to be chosen afresh, the handoff starts
+    # when the stopped child is reaped.
+    exited = next(r for r in records if r.get("trigger") == "child_exited" and r.get("source") == "restarting")
     spawned = rig.spawns()[1]["started_at"]
     return (spawned - exited["at"]) * 1000
 
