@@ -95,8 +95,8 @@ def test_rejected_event_is_logged_and_the_loop_goes_on(tty_pair):
 
     def heartbeat(now):
         beats.append(now)
-        if len(beats) == 2:  # lease lost while probing: no row accepts it there
-            return [ev.LeaseLost(at=now, account="acct-a")]
+        if len(beats) == 2:  # a turn while probing, when no child runs: no row accepts it there
+            return [ev.TurnStarted(at=now)]
         if len(beats) == 3:
             os.kill(os.getpid(), signal.SIGTERM)  # then the user asks to quit
         return []
@@ -106,7 +106,7 @@ def test_rejected_event_is_logged_and_the_loop_goes_on(tty_pair):
     status = _loop(slave, pool, quota, log).run()
     assert status == 128 + signal.SIGTERM
     kinds = [(type(r).__name__, r.event.trigger) for r in log.records]
-    assert ("RejectedRecord", "lease_lost") in kinds
+    assert ("RejectedRecord", "turn_started") in kinds
     assert kinds[-1] == ("TransitionRecord", "interrupted")
     assert quota.requested == ["acct-a"] and pool.closed
     assert termios.tcgetattr(slave) == before
