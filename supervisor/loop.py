@@ -15,6 +15,7 @@ import select
 import signal
 from collections import deque
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Protocol
 
 from .adapters import terminal
@@ -29,7 +30,7 @@ from .core import commands as cmd
 from .core import events as ev
 from .core.records import RejectedRecord, TransitionRecord
 from .core.session import Session
-from .errors import ChildSpawnError, InvalidTransition
+from .errors import ChildSpawnError, InvalidTransition, RolloutError
 from .notices import LabelLookup, render
 from .ports import PoolPort, QuotaPort
 
@@ -40,6 +41,7 @@ _STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
 BIND_POLL_S = 0.2
 BIND_POLL_MAX_S = 2.0
 ROLLOUT_POLL_S = 0.5
+ROLLOUT_RETRY_S = 5.0
 _TAIL_BYTES = 4096
 _PASTE_START, _PASTE_END = b"\x1b[200~", b"\x1b[201~"
 
@@ -89,6 +91,9 @@ class SupervisorLoop:
         self._signals = TurnSignals(lambda: self._input.last_input_at)
         self._running: _Running | None = None
         self._interrupted_prompt: bytes | None = None
+        # The session's rollout file: a resumed child appends to the same file, so its reader can
+        # start at the end before the child writes anything.
+        self._rollout_path: Path | None = None
         self._exit_status: int | None = None
         self._next_heartbeat = 0.0
         self._ticked_deadline: float | None = None
@@ -255,6 +260,8 @@ class SupervisorLoop:
 
     def _adopt_binding(self, running: _Running, now: float) -> None:
         self._queue.append(ev.SessionBound(at=now, session_id=running.binder.session_id or ""))
+        if running.binder.rollout_path is not None:
+            self._rollout_path = running.binder.rollout_path
         if running.rollout is None and running.binder.rollout_path is not None:
             running.rollout = RolloutReader(running.binder.rollout_path, start_at_end=running.launch.resumed)
             self._poll_rollout(running, now)
@@ -262,7 +269,14 @@ class SupervisorLoop:
     def _poll_rollout(self, running: _Running, now: float) -> None:
         running.next_rollout_at = now + ROLLOUT_POLL_S
         assert running.rollout is not None
-        for event in running.rollout.poll(now):
+        try:
+            events = running.rollout.poll(now)
+        except RolloutError:
+            # An unreadable rollout (permissions, a vanished mount) costs the quota watch, never the
+            # session: the reader keeps its offset and is tried again later.
+            running.next_rollout_at = now + ROLLOUT_RETRY_S
+            return
+        for event in events:
             # The pty's OSC 7501 states are the prompt, exact signal of a turn; the rollout's copy of
             # the same fact arrives later and could land after the next turn began.
             if running.turn_seen_in_pty and isinstance(event, (ev.TurnStarted, ev.TurnFinished)):
@@ -326,6 +340,8 @@ class SupervisorLoop:
         binder = SessionBinder(launch.child.pid, (launch.codex_home / "sessions").resolve(),
                                self.ports.launcher.session_cwd, now, known)
         self._running = _Running(launch, binder, now)
+        if command.resume_session_id is not None and self._rollout_path is not None:
+            self._running.rollout = RolloutReader(self._rollout_path, start_at_end=True)
         self._signals.reset()
 
     def _stop(self, command: cmd.StopChild, at: float) -> None:

@@ -149,3 +149,28 @@ def test_transition_logs_are_pruned_by_age_then_count(tmp_path):
     prune_logs(tmp_path, keep_days=14, max_files=3, now=now)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "session-0.jsonl", "session-1.jsonl",
                                                           "session-2.jsonl"]
+
+
+class UnreadableRollout:
+    def __init__(self) -> None:
+        self.polls = 0
+
+    def poll(self, now):
+        from supervisor.errors import RolloutError
+
+        self.polls += 1
+        raise RolloutError("rollout.jsonl: Permission denied")
+
+
+def test_an_unreadable_rollout_costs_the_quota_watch_not_the_session(tty_pair):
+    """A RolloutError from the reader is survived; the same reader is tried again later."""
+    from types import SimpleNamespace
+
+    master, slave = tty_pair
+    loop = _loop(slave, OnePool(lambda now: []), SilentQuota(), ListLog())
+    reader = UnreadableRollout()
+    running = SimpleNamespace(rollout=reader, next_rollout_at=0.0, turn_seen_in_pty=False)
+    loop._poll_rollout(running, 100.0)
+    assert reader.polls == 1 and running.rollout is reader
+    assert running.next_rollout_at == 105.0
+    assert list(loop._queue) == []
