@@ -13,7 +13,6 @@ import os
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Mapping
 
 from .adapters.codex_args import Invocation, classify, forward_args
@@ -30,12 +29,27 @@ ACCOUNT_COMMANDS = frozenset({"exec", "e", "review"})
 
 def main(argv: list[str]) -> int:
     invocation = classify(argv)
+    if invocation.command in ("resume", "fork") and invocation.resume_id is None:
+        # Codex's own picker and --last only see the account in use; ours see every account's sessions.
+        chosen = _choose_resume(argv, os.environ)
+        if chosen is None:
+            return 0
+        invocation = classify(chosen)
     if not invocation.interactive:
         return forward(invocation, os.environ)
     if not os.isatty(0):
         raise TerminalError("stdin is not a terminal; interactive Codex needs one "
                             "(non-interactive commands such as `codex-fsm exec` work without)")
     return supervise(invocation, os.environ)
+
+
+def _choose_resume(argv: list[str], env: Mapping[str, str]) -> list[str] | None:
+    from . import paths
+    from .adapters.picker import choose_session
+    from .resume_request import rewrite_resume_args
+
+    return rewrite_resume_args(argv, paths.user_codex_home(env), os.getcwd(),
+                               lambda sessions: choose_session(sessions, sys.stdin, sys.stdout))
 
 
 @dataclass
@@ -61,6 +75,7 @@ def build_runtime(invocation: Invocation, env: Mapping[str, str]) -> Runtime:
     from .adapters.codex_binary import find_codex_binary
     from .adapters.launcher import CodexLauncher
     from .adapters.log_file import TransitionLog
+    from .adapters.log_retention import new_log_path, prune_logs
     from .adapters.status_file import StatusFile
     from .adapters.stored_quota import StoredFirstQuota
     from .chartfile import load_default_chart
@@ -99,23 +114,14 @@ def build_runtime(invocation: Invocation, env: Mapping[str, str]) -> Runtime:
     quota = StoredFirstQuota(stored_snapshot, make_probe, config.probe.cache_ttl_s, time.time)
     chart = load_default_chart()
     logs = paths.ensure_private_dir(paths.logs_dir(env))
-    prune_logs(logs, config.logs.keep_days, config.logs.max_files, now)
-    log_name = f"session-{time.strftime('%Y%m%dT%H%M%S', time.localtime(now))}-{os.getpid()}.jsonl"
-    log = TransitionLog.create(logs / log_name, chart, settings, started_at=now)
+    prune_logs(logs, now, config.logs.keep_days, config.logs.max_files)
+    log = TransitionLog.create(new_log_path(logs, now, os.getpid()), chart, settings, started_at=now)
     labels = {account: record.label for account, record in records.items()}
     ports = LoopPorts(pool=pool, quota=quota, log=log, launcher=launcher, clock=time.time,
                       label_of=lambda account: labels.get(account, "account …" + account[-4:]),
                       status=StatusFile(paths.fsm_home(env) / "run", os.getpid(), now),
                       heartbeat_s=config.pool.heartbeat_s)
     return Runtime(Session(chart, settings), ports, log)
-
-
-def prune_logs(folder: Path, keep_days: int, max_files: int, now: float) -> None:
-    """Drop transition logs older than ``keep_days``, then the oldest beyond ``max_files``."""
-    logs = sorted(folder.glob("session-*.jsonl"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for index, path in enumerate(logs):
-        if index >= max_files or now - path.stat().st_mtime > keep_days * 86400:
-            path.unlink(missing_ok=True)
 
 
 def forward(invocation: Invocation, env: Mapping[str, str]) -> int:

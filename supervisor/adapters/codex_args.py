@@ -36,8 +36,10 @@ INTERACTIVE_SUBCOMMANDS: frozenset[str] = frozenset({"resume", "fork"})
 HELP_OR_VERSION: frozenset[str] = frozenset({"-h", "--help", "-V", "--version"})
 # Attached to the first prompt only; resending them on resume would attach them again.
 FIRST_PROMPT_ONLY: frozenset[str] = frozenset({"-i", "--image"})
-# What every codex-fsm launch adds: no background daemon that outlives the child or keeps an account.
-NO_DAEMON_ARGS: tuple[str, ...] = ("-c", "features.daemon_auto_start=false")
+# What every codex-fsm launch adds: no background daemon that outlives the child or keeps an account,
+# and credentials read from the account home's auth.json (a keyring would hold one account for all).
+NO_DAEMON_ARGS: tuple[str, ...] = ("-c", "features.daemon_auto_start=false",
+                                   "-c", 'cli_auth_credentials_store="file"')
 
 SESSION_ID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 

@@ -208,6 +208,8 @@ def crowded_home():
                              dir_fd=folder_fd)
                 os.write(fd, line.encode() + b"\n")
                 os.close(fd)
+                # Old on disk too, not just by name: a slow run must not make them newer than the recent ones.
+                os.utime(f"rollout-2024-01-01T00-00-00-{sid}.jsonl", (old_started, old_started), dir_fd=folder_fd)
         finally:
             os.close(folder_fd)
     for n in range(60):

@@ -12,6 +12,7 @@ import pytest
 
 from supervisor.adapters import codex_args
 from supervisor.adapters.codex_args import classify, launch_args, resume_args
+from supervisor.adapters.codex_args import NO_DAEMON_ARGS
 
 REPO = Path(__file__).resolve().parents[2]
 LAUNCHER = REPO / "node_modules" / "@openai" / "codex" / "bin" / "codex.js"
@@ -60,9 +61,10 @@ def test_resume_args_keep_options_drop_prompts_ids_and_images(argv, expected):
     assert resume_args(classify(argv), NEW) == expected
 
 
-def test_every_launch_turns_the_daemon_off():
-    assert launch_args(classify(["-m", "o3"]), None) == ["-c", "features.daemon_auto_start=false", "-m", "o3"]
-    assert launch_args(classify([]), SID)[:2] == ["-c", "features.daemon_auto_start=false"]
+def test_every_launch_turns_the_daemon_off_and_reads_the_account_homes_auth_json():
+    assert NO_DAEMON_ARGS == ("-c", "features.daemon_auto_start=false", "-c", 'cli_auth_credentials_store="file"')
+    assert launch_args(classify(["-m", "o3"]), None) == [*NO_DAEMON_ARGS, "-m", "o3"]
+    assert launch_args(classify([]), SID)[:4] == list(NO_DAEMON_ARGS)
 
 
 def _codex_help(*args: str) -> str:

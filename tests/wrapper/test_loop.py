@@ -133,24 +133,6 @@ def test_terminal_mode_is_restored_when_an_adapter_raises(tty_pair):
     assert pool.closed
 
 
-def test_transition_logs_are_pruned_by_age_then_count(tmp_path):
-    from supervisor.wrapper import prune_logs
-
-    now = time.time()
-    for i in range(5):
-        path = tmp_path / f"session-{i}.jsonl"
-        path.write_text("{}\n")
-        os.utime(path, (now - i * 3600, now - i * 3600))
-    old = tmp_path / "session-old.jsonl"
-    old.write_text("{}\n")
-    os.utime(old, (now - 20 * 86400, now - 20 * 86400))
-    other = tmp_path / "notes.txt"
-    other.write_text("kept")
-    prune_logs(tmp_path, keep_days=14, max_files=3, now=now)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "session-0.jsonl", "session-1.jsonl",
-                                                          "session-2.jsonl"]
-
-
 class UnreadableRollout:
     def __init__(self) -> None:
         self.polls = 0

@@ -7,6 +7,7 @@ import pexpect
 from supervisor.adapters.terminal import RESTORE_SEQUENCES
 
 from .rig import quit_codex, submit, wait_for
+from supervisor.adapters.codex_args import NO_DAEMON_ARGS
 
 
 def test_plain_session_passes_through_binds_exactly_and_exits_with_codex_status(rig):
@@ -22,8 +23,8 @@ def test_plain_session_passes_through_binds_exactly_and_exits_with_codex_status(
     assert child.exitstatus == 0
 
     [spawn] = rig.spawns()
-    assert spawn["argv"][:2] == ["-c", "features.daemon_auto_start=false"]
-    assert spawn["argv"][2:] == ["-m", "gpt-test"]
+    assert spawn["argv"][:4] == list(NO_DAEMON_ARGS)
+    assert spawn["argv"][4:] == ["-m", "gpt-test"]
     assert spawn["account"] == "acct-a"
     assert "CODEX_FSM_TEST_MARKER" not in spawn["env"]
     bound = [r["event"]["session_id"] for r in rig.transitions() if r["trigger"] == "session_bound"]
@@ -55,7 +56,7 @@ def test_prompt_form_is_supervised_and_keystrokes_reach_codex_unchanged(rig):
     quit_codex(child)
     child.expect(pexpect.EOF)
     child.close()
-    assert rig.spawns()[0]["argv"][2:] == ["fix the bug"]
+    assert rig.spawns()[0]["argv"][4:] == ["fix the bug"]
     assert child.exitstatus == 0
 
 

@@ -8,6 +8,7 @@ import signal
 import pexpect
 
 from .rig import FAST_SETTINGS, quit_codex, submit, wait_for
+from supervisor.adapters.codex_args import NO_DAEMON_ARGS
 
 
 def _session_ids(rig) -> list[str]:
@@ -47,7 +48,7 @@ def test_quota_pressure_rotates_at_turn_boundary_and_retypes_the_draft(rig):
     assert (exits[0]["code"], exits[0]["signal"]) == (0, None)
     assert [c["step"] for r in rig.transitions() for c in r.get("commands", []) if c["type"] == "StopChild"] \
         == ["interrupt"]
-    assert second["argv"] == ["-c", "features.daemon_auto_start=false", "-m", "gpt-test", "resume", resumed_id]
+    assert second["argv"] == [*NO_DAEMON_ARGS, "-m", "gpt-test", "resume", resumed_id]
     assert set(_session_ids(rig)) == {resumed_id}
     [rollout] = rig.rollouts()  # resume appended to the same file
     prompts = [json.loads(line)["payload"]["content"][0]["text"] for line in rollout.read_text().splitlines()

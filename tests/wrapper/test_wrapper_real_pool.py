@@ -17,6 +17,7 @@ from supervisor.pool.locations import pool_store
 from tests.pool.fakes import write_auth
 
 from .rig import quit_codex, submit
+from supervisor.adapters.codex_args import NO_DAEMON_ARGS
 
 CODEX_FSM = Path(sys.executable).parent / "codex-fsm"
 
@@ -81,7 +82,7 @@ def test_non_interactive_commands_are_forwarded_as_is_with_their_status(rig):
     result = _run(env, rig, "mcp", "list")
     assert (result.returncode, result.stdout) == (7, "fake codex mcp on user-codex\n")  # the user's own home
     [spawn] = rig.spawns()
-    assert spawn["argv"] == ["-c", "features.daemon_auto_start=false", "mcp", "list"]
+    assert spawn["argv"] == [*NO_DAEMON_ARGS, "mcp", "list"]
     assert "CODEX_FSM_HOME" not in spawn["env"] and "CODEX_FSM_CONFIG" not in spawn["env"]
 
 
