@@ -12,7 +12,7 @@ import sys
 
 from .errors import CodexFsmError, ConfigError
 
-# Words that are not Codex subcommands (tests/test_cli.py checks them against `codex --help`).
+# codex-fsm's own words (tests/test_cli.py checks them against the pinned Codex's `--help`).
 MANAGEMENT_COMMANDS: dict[str, str] = {
     "accounts": "supervisor.cli_commands.accounts",
     "config": "supervisor.cli_commands.config",
@@ -23,11 +23,16 @@ MANAGEMENT_COMMANDS: dict[str, str] = {
     "status": "supervisor.cli_commands.status",
 }
 WRAPPER_MODULE = "supervisor.wrapper"
+# Codex 0.169 has its own `doctor`; `codex-fsm codex doctor` (any args after this word) reaches Codex's.
+PASS_THROUGH_WORD = "codex"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    module_name = MANAGEMENT_COMMANDS.get(args[0]) if args else None
+    if args and args[0] == PASS_THROUGH_WORD:
+        args, module_name = args[1:], None
+    else:
+        module_name = MANAGEMENT_COMMANDS.get(args[0]) if args else None
     try:
         if module_name is not None:
             return int(importlib.import_module(module_name).main(args[1:]) or 0)
