@@ -169,7 +169,8 @@ class _Script:
         import pexpect
 
         if time.monotonic() >= deadline:
-            raise CodexFsmError(f"demo: the scripted session stalled for {STEP_TIMEOUT_S:.0f} s")
+            raise CodexFsmError(f"demo: the scripted session stalled for {STEP_TIMEOUT_S:.0f} s; "
+                                f"the screen ended with:\n{self.screen_tail()}")
         try:
             data = self.child.read_nonblocking(65536, timeout=max(min(deadline - time.monotonic(), 0.2), 0))
         except pexpect.TIMEOUT:
@@ -189,8 +190,13 @@ class _Script:
         deadline = time.monotonic() + STEP_TIMEOUT_S
         while (where := found()) is None:
             if not self._read(deadline):
-                raise CodexFsmError("demo: codex-fsm exited in the middle of the scripted session")
+                raise CodexFsmError("demo: codex-fsm exited in the middle of the scripted session; "
+                                    f"the screen ended with:\n{self.screen_tail()}")
         return where
+
+    def screen_tail(self, lines: int = 12) -> str:
+        shown = [line.rstrip() for line in self.screen.display if line.strip()]
+        return "\n".join(shown[-lines:])
 
     def wait_osc(self, state: str, since: int) -> int:
         """Codex's OSC 7501 `state` after raw offset `since`; returns the offset just past it."""
