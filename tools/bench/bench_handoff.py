@@ -6,8 +6,8 @@ Three measurements, each N runs:
   codex           Codex's own stop (Ctrl-C on the idle composer -> exit) and start (`codex resume <id>`
                   under the next account's home -> composer ready, OSC 7501 idle).
   codex-fsm       a real rotation (account A reports 97 % used after a turn): decision (StopChild in the
-                  transition log) -> child exited -> resumed child ready; codex-fsm's own time is what is
-                  left after Codex's own stop and start medians.
+                  transition log) -> child exited -> resumed child ready; codex-fsm's own time is the
+                  exit -> ready part beyond Codex's own start median.
   reference       the reference supervisor's handoff replayed on the same Codex: 250 ms rollout-idle wait,
                   then SIGINT/SIGTERM/SIGKILL with up to 350 ms per step, then the same resume.
 Re-executes itself in a loopback-only network namespace (`unshare -n`) when it can; the dead-proxy
@@ -201,7 +201,9 @@ def main() -> int:
 
     fsm_total = [a + b for a, b in zip(fsm_stop, fsm_start, strict=True)]
     ref_total = [a + b for a, b in zip(ref_stop, ref_start, strict=True)]
-    own = [t - statistics.median(codex_stop) - statistics.median(codex_start) for t in fsm_total]
+    # Between Codex's exit and the resumed composer, what is not Codex's own start is codex-fsm's work
+    # (release, lease, probe, overlay sync, spawn); its stop phase is Codex's own quit.
+    own = [start - statistics.median(codex_start) for start in fsm_start]
     print(f"account handoff, real Codex CLI 0.169 (native), {args.runs} runs each, "
           f"netns={'yes' if in_loopback_netns() else 'no'}; ms: median min max")
     print(f"{'phase':<52} {'median':>8} {'min':>7} {'max':>7}")
@@ -211,7 +213,7 @@ def main() -> int:
         ("codex-fsm: decision -> child exited", fsm_stop),
         ("codex-fsm: child exited -> resumed child ready", fsm_start),
         ("codex-fsm: handoff total", fsm_total),
-        ("codex-fsm: own time (total - codex stop - start)", own),
+        ("codex-fsm: own time (exit -> ready minus codex start)", own),
         ("reference timings: idle 250 + signal ladder -> exit", ref_stop),
         ("reference timings: resume -> idle composer", ref_start),
         ("reference timings: handoff total", ref_total),
