@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import socket
 import ssl
+import sys
 import threading
 import time
 import uuid
@@ -52,6 +53,12 @@ class _LoopbackTLSServer(ThreadingHTTPServer):
         finally:
             with self.connections_lock:
                 self.open_connections.discard(conn)
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that hangs up mid-answer (Codex killed or quitting) is normal here, not worth a traceback."""
+        error = sys.exc_info()[1]
+        if not isinstance(error, (ConnectionError, ssl.SSLError, TimeoutError)):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
     def drop_open_connections(self) -> None:
         with self.connections_lock:
