@@ -9,18 +9,26 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.terminal import Terminal
 from tools.fake_backend.env import OFFLINE_PROXY_ENV
 
 pytestmark = pytest.mark.e2e
+COMPOSER_READY = r"Ask Codex to do anything"
+
+
+def demo_env(tmp_path: Path) -> dict[str, str]:
+    """A user environment whose temporary directory and homes are all under `tmp_path`."""
+    for name in ("tmp", "home"):
+        (tmp_path / name).mkdir()
+    return {"PATH": os.environ["PATH"], "HOME": str(tmp_path / "home"), "TMPDIR": str(tmp_path / "tmp"),
+            "LANG": "C.UTF-8", "TERM": "xterm-256color", "CODEX_FSM_HOME": str(tmp_path / "fsm-home"),
+            **OFFLINE_PROXY_ENV}
 
 
 def test_auto_demo_rotates_in_front_of_the_user_and_keeps_only_log_and_diagram(tmp_path: Path,
                                                                                codex_binary: Path) -> None:
+    env = demo_env(tmp_path)
     scratch, kept, user_home = tmp_path / "tmp", tmp_path / "kept", tmp_path / "home"
-    for path in (scratch, user_home):
-        path.mkdir()
-    env = {"PATH": os.environ["PATH"], "HOME": str(user_home), "TMPDIR": str(scratch), "LANG": "C.UTF-8",
-           "CODEX_FSM_HOME": str(tmp_path / "fsm-home"), **OFFLINE_PROXY_ENV}
 
     done = subprocess.run([sys.executable, "-m", "supervisor.cli", "demo", "--auto", "--output-dir", str(kept)],
                           env=env, cwd=tmp_path, capture_output=True, text=True, timeout=180)
@@ -36,3 +44,27 @@ def test_auto_demo_rotates_in_front_of_the_user_and_keeps_only_log_and_diagram(t
     assert replayed.returncode == 0, replayed.stdout + replayed.stderr
     assert list(scratch.iterdir()) == [], "the demo left files behind in its temporary directory"
     assert not (user_home / ".codex").exists()
+
+
+def test_interactive_demo_the_user_types_and_sees_the_rotation_after_two_prompts(tmp_path: Path,
+                                                                                  codex_binary: Path) -> None:
+    kept = tmp_path / "kept"
+    terminal = Terminal([sys.executable, "-m", "supervisor.cli", "demo", "--output-dir", str(kept)],
+                        demo_env(tmp_path), tmp_path)
+    try:
+        terminal.wait_for(COMPOSER_READY, 30)
+        done = 0
+        for number, prompt in enumerate(("first prompt", "second prompt", "third prompt"), start=1):
+            if number == 3:
+                terminal.wait_for_osc("idle", 30, since=terminal.wait_for_osc("clear", 30, since=done))
+                terminal.wait_for(COMPOSER_READY, 10)
+            done = terminal.wait_for_osc("done", 30, since=terminal.submit(prompt))
+            account = "a" if number < 3 else "b"
+            terminal.wait_for(rf"PONG-{number} \[acct-demo-{account}\]: {prompt}", 10)
+        assert b"codex-fsm: session " in terminal.raw
+        terminal.send("\x03")
+        assert terminal.wait_exit(30) == 0
+    finally:
+        terminal.close()
+    assert len(list(kept.glob("demo-*.jsonl"))) == len(list(kept.glob("demo-*.mmd"))) == 1
+    assert list((tmp_path / "tmp").iterdir()) == []
