@@ -80,7 +80,7 @@ def read_session_meta(path: Path) -> SessionMeta | None:
         if len(head) >= _META_MAX_BYTES:
             raise RolloutError(f"rollout {path}: first line exceeds {_META_MAX_BYTES} bytes")
         return None
-    record = _decode(head)
+    record = decode_json_line(head)
     payload = record.get("payload") if record else None
     if not record or record.get("type") != "session_meta" or not isinstance(payload, dict):
         raise RolloutError(f"rollout {path}: first line is not a session_meta record")
@@ -90,7 +90,7 @@ def read_session_meta(path: Path) -> SessionMeta | None:
     cwd = payload.get("cwd")
     stamp = payload.get("timestamp", record.get("timestamp"))
     return SessionMeta(session_id=session_id, cwd=cwd if isinstance(cwd, str) else None,
-                       started_at=_parse_iso(stamp))
+                       started_at=parse_iso_timestamp(stamp))
 
 
 class RolloutReader:
@@ -259,7 +259,7 @@ class RolloutReader:
             return
         if _RELEVANT.search(line) is None:
             return
-        record = _decode(line)
+        record = decode_json_line(line)
         if record is None:
             self._malformed += 1
             return
@@ -277,7 +277,7 @@ class RolloutReader:
     def _flush_counts(self, events: list[Event], now: float) -> None:
         """Decode deferred token_count lines, newest first, until one holds a usable snapshot."""
         while self._deferred_counts:
-            record = _decode(self._deferred_counts.pop())
+            record = decode_json_line(self._deferred_counts.pop())
             if record is None:
                 self._malformed += 1
             elif self._observe(record.get("payload"), events, now):
@@ -372,7 +372,8 @@ def user_prompt_text(payload: dict) -> str | None:
     return text
 
 
-def _decode(line: bytes) -> dict | None:
+def decode_json_line(line: bytes) -> dict | None:
+    """One JSONL line as an object, or None for anything else (garbage, a list, bad UTF-8)."""
     try:
         record = json.loads(line.decode("utf-8"))
     except (ValueError, RecursionError):
@@ -380,7 +381,8 @@ def _decode(line: bytes) -> dict | None:
     return record if isinstance(record, dict) else None
 
 
-def _parse_iso(value: Any) -> float | None:
+def parse_iso_timestamp(value: Any) -> float | None:
+    """Epoch seconds from an ISO-8601 string such as Codex's "2026-11-24T23:13:34.936Z"; None otherwise."""
     if not isinstance(value, str):
         return None
     try:

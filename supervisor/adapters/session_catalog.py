@@ -23,11 +23,10 @@ import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .rollout import user_prompt_text
+from .rollout import decode_json_line, parse_iso_timestamp, user_prompt_text
 
 # Codex's own cap on files touched per listing (codex-rs rollout/src/list.rs MAX_SCAN_FILES).
 MAX_SCANNED = 10_000
@@ -174,7 +173,7 @@ def _read_head(path: Path, mtime: float, wanted: _Filter, titles: bool) -> Sessi
             return None
         title = _first_prompt(handle) if titles else None
     return SessionSummary(session_id=session_id, cwd=cwd if isinstance(cwd, str) else None,
-                          started_at=_parse_iso(payload.get("timestamp")), updated_at=mtime,
+                          started_at=parse_iso_timestamp(payload.get("timestamp")), updated_at=mtime,
                           title_hint=title, rollout_path=path)
 
 
@@ -201,7 +200,7 @@ def _json_string(raw: bytes) -> str | None:
 
 
 def _session_meta_payload(line: bytes) -> dict | None:
-    record = _decode(line)
+    record = decode_json_line(line)
     if record is None or record.get("type") != "session_meta":
         return None
     payload = record.get("payload")
@@ -217,7 +216,7 @@ def _first_prompt(handle: Any) -> str | None:
         budget -= len(line)
         if b'"user"' not in line:
             continue
-        record = _decode(line)
+        record = decode_json_line(line)
         payload = record.get("payload") if record else None
         if (record and record.get("type") == "response_item" and isinstance(payload, dict)
                 and payload.get("type") == "message" and payload.get("role") == "user"):
@@ -233,20 +232,3 @@ def display_text(text: str, width: int) -> str:
     printable = "".join(" " if unicodedata.category(ch).startswith("C") else ch for ch in text)
     line = " ".join(printable.split())
     return line if len(line) <= width else line[:width - 1].rstrip() + "…"
-
-
-def _decode(line: bytes) -> dict | None:
-    try:
-        record = json.loads(line)
-    except (ValueError, RecursionError):
-        return None
-    return record if isinstance(record, dict) else None
-
-
-def _parse_iso(value: Any) -> float | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
