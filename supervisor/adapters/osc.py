@@ -95,7 +95,8 @@ class TurnSignals:
         for state in self._scanner.feed(data):
             if state == "working":
                 found.append(ev.TurnStarted(at=at))
-            elif state == "done":
+            elif state in ("done", "error"):
+                # A failed turn (a usage-limit 429, a stream error) ends with "error" and no "done".
                 found.append(ev.TurnFinished(at=at, last_input_at=self._last_input()))
             elif state == "idle" and not self._ready_seen:
                 self._ready_seen = True

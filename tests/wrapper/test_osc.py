@@ -49,3 +49,10 @@ def test_turn_signals_map_states_to_events_and_only_first_idle_is_ready():
     assert found == [ev.ChildReady(at=42.0), ev.TurnStarted(at=42.0), ev.TurnFinished(at=42.0, last_input_at=41.0)]
     signals.reset()
     assert signals.feed(IDLE, at=43.0) == [ev.ChildReady(at=43.0)]
+
+
+def test_a_failed_turn_ends_the_turn_too():
+    """Codex 0.169 ends a turn that failed (usage limit, stream error) with state=error and no done."""
+    signals = TurnSignals(lambda: 41.0)
+    found = signals.feed(IDLE + WORKING + b"\x1b]7501;state=error:app=codex\x1b\\", at=42.0)
+    assert found == [ev.ChildReady(at=42.0), ev.TurnStarted(at=42.0), ev.TurnFinished(at=42.0, last_input_at=41.0)]
