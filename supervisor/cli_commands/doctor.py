@@ -262,7 +262,8 @@ def run_checks(ctx: DoctorContext, checks: list[Check] = CHECKS) -> list[Finding
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="codex-fsm doctor", description="Check the account pool, Codex and codex-fsm's own setup.")
+    parser = argparse.ArgumentParser(prog="codex-fsm doctor",
+                                     description="Check the account pool, Codex and codex-fsm's own setup.")
     parser.add_argument("--quiet", action="store_true", help="show only problems")
     args = parser.parse_args(argv)
     host = current_process().host
