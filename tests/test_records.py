@@ -63,13 +63,20 @@ def test_commands_round_trip_through_json(command):
 
 @pytest.mark.parametrize("data,message", [
     ({"type": "meteor_struck", "at": 1}, "unknown event type 'meteor_struck'"),
-    ({"at": 1}, "must be an object with a 'type'"),
+    ({"at": 1}, "must be an object with a 'type' string"),
     ({"type": "tick", "at": 1, "colour": "red"}, "unknown fields: colour"),
     ({"type": "quota_observed", "at": 1, "snapshot": {"windows": [["x"]]}}, "malformed quota snapshot"),
+    ({"type": ["tick"], "at": 1}, "must be an object with a 'type' string"),
 ])
 def test_bad_events_are_named(data, message):
     with pytest.raises(EventDecodeError, match=message):
         decode_event(data)
+
+
+@pytest.mark.parametrize("params", [5, [["only-a-key"]]])
+def test_malformed_notice_params_are_a_decode_error(params):
+    with pytest.raises(EventDecodeError, match="command 'Notify'"):
+        decode_command({"type": "Notify", "kind": "rotated", "params": params})
 
 
 def test_log_file_is_private_and_replays(tmp_path):

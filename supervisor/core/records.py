@@ -59,8 +59,8 @@ def encode_command(command: cmd.Command) -> dict:
 
 
 def _decode(data: Any, registry: dict, what: str) -> Any:
-    if not isinstance(data, dict) or "type" not in data:
-        raise EventDecodeError(f"{what} must be an object with a 'type', got {data!r}")
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        raise EventDecodeError(f"{what} must be an object with a 'type' string, got {data!r}")
     cls = registry.get(data["type"])
     if cls is None:
         raise EventDecodeError(f"unknown {what} type {data['type']!r}")
@@ -69,17 +69,17 @@ def _decode(data: Any, registry: dict, what: str) -> Any:
     if extra:
         raise EventDecodeError(f"{what} {data['type']!r} has unknown fields: {', '.join(extra)}")
     values = {}
-    for name, value in data.items():
-        if name == "type":
-            continue
-        if name == "snapshot":
-            value = decode_snapshot(value)
-        elif name == "params":
-            value = tuple((str(k), v) for k, v in value)
-        elif isinstance(value, list):
-            value = tuple(value)
-        values[name] = value
     try:
+        for name, value in data.items():
+            if name == "type":
+                continue
+            if name == "snapshot":
+                value = decode_snapshot(value)
+            elif name == "params":
+                value = tuple((str(k), v) for k, v in value)
+            elif isinstance(value, list):
+                value = tuple(value)
+            values[name] = value
         return cls(**values)
     except (TypeError, ValueError) as exc:
         raise EventDecodeError(f"{what} {data['type']!r}: {exc}") from None
