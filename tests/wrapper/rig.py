@@ -49,6 +49,7 @@ class Rig:
         codex.chmod(0o755)
         self.cwd = root / "project"
         self.cwd.mkdir()
+        self._started: list[pexpect.spawn] = []
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("CODEX", "FAKE_CODEX"))}
@@ -62,8 +63,16 @@ class Rig:
                     "heartbeat_s": heartbeat_s}
         path = self.root / "scenario.json"
         path.write_text(json.dumps(scenario))
-        return pexpect.spawn(sys.executable, [str(HARNESS), str(path), *codex_args], env=self.env(),
-                             cwd=str(self.cwd), dimensions=size, timeout=15)
+        child = pexpect.spawn(sys.executable, [str(HARNESS), str(path), *codex_args], env=self.env(),
+                              cwd=str(self.cwd), dimensions=size, timeout=15)
+        self._started.append(child)
+        return child
+
+    def close(self) -> None:
+        """End every supervisor this rig started (a failed test leaves them mid-session) and reap it."""
+        for child in self._started:
+            if not child.closed:
+                child.close(force=True)
 
     def touch(self, name: str, text: str = "") -> None:
         (self.control / name).write_text(text)
