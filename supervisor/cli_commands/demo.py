@@ -32,6 +32,7 @@ from ..chartfile import default_chart_path, load_chart_file
 from ..diagram import render_mermaid
 from ..errors import CodexFsmError, ConfigError
 from ..replay import replay_file
+from ..notices import PREFIX as NOTICE_PREFIX
 
 if TYPE_CHECKING:
     import pexpect
@@ -141,7 +142,11 @@ def _play(world: SupervisedWorld) -> int:
             script.wait_text(rf"PONG-{number} \[")
             done = script.wait_osc("done", since=submitted)
         script.send(b"\x03")  # Ctrl-C on Codex's empty composer quits it, and codex-fsm with it
-        return script.wait_exit()
+        status = script.wait_exit()
+        if script.echo is None:  # nobody watched the screen: show what codex-fsm told the user on it
+            for line in _notice_lines(bytes(script.raw)):
+                print(f"on screen: {line}")
+        return status
     finally:
         if child.isalive():
             os.killpg(child.pid, signal.SIGKILL)
@@ -228,6 +233,15 @@ class _Script:
         return int(self.child.exitstatus if self.child.exitstatus is not None else 128 + (self.child.signalstatus or 0))
 
 
+_ESCAPE = re.compile(r"\x1b(\][^\x07\x1b]*(\x07|\x1b\\)|\[[0-?]*[ -/]*[@-~]|[@-Z\\-_])")
+
+
+def _notice_lines(raw: bytes) -> list[str]:
+    """codex-fsm's own lines (notices such as the rotation line) from the raw terminal stream."""
+    text = _ESCAPE.sub("", raw.decode("utf-8", "replace")).replace("\r", "\n")
+    return [line.strip() for line in text.split("\n") if line.strip().startswith(NOTICE_PREFIX.strip())]
+
+
 def _summarise(log: Path, output_dir: Path) -> None:
     chart = load_chart_file(default_chart_path())
     result = replay_file(log, chart)
@@ -237,6 +251,8 @@ def _summarise(log: Path, output_dir: Path) -> None:
     diagram = output_dir / f"demo-{stamp}.mmd"
     shutil.copyfile(log, kept_log)
     diagram.write_text(render_mermaid(chart, result.path), encoding="utf-8")
+    for kept in (kept_log, diagram):
+        kept.chmod(0o600)
     print()
     print(f"transitions: {result.transitions} ({result.events} events, {result.rejected} rejected), "
           f"{result.first_state} -> {result.final_state}")
