@@ -38,6 +38,7 @@ def test_auto_demo_rotates_in_front_of_the_user_and_keeps_only_log_and_diagram(t
     [diagram] = kept.glob("demo-*.mmd")
     assert f"transition log: {log}" in done.stdout
     assert "restarting-child_exited->resuming" in done.stdout
+    assert "on screen: codex-fsm: session " in done.stdout and " moved from demo-a to demo-b: " in done.stdout
     assert "classDef visited" in diagram.read_text()
     replayed = subprocess.run([sys.executable, "-m", "supervisor.cli", "replay", str(log)], env=env,
                               capture_output=True, text=True, timeout=60)
