@@ -8,6 +8,8 @@ the rollout, and that the transition log replays with `codex-fsm replay`.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -68,6 +70,11 @@ def assert_logs_replay(world: SupervisedWorld) -> list[dict[str, object]]:
     assert logs, "codex-fsm wrote no transition log"
     for log in logs:
         assert "replayed" in world.codex_fsm("replay", str(log)).stdout
+    keep = os.environ.get("CODEX_FSM_KEEP_E2E_LOGS")
+    if keep:  # raw material for the real-Codex golden logs (tools/scrub_log.py)
+        test_name = os.environ["PYTEST_CURRENT_TEST"].split("::")[-1].split(" ")[0]
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(logs[-1], Path(keep) / f"{test_name}.jsonl")
     return [json.loads(line) for line in logs[-1].read_text(encoding="utf-8").splitlines()]
 
 
