@@ -33,6 +33,10 @@ class LogFormatError(CodexFsmError):
     """A transition log file is malformed."""
 
 
+class LogWriteError(CodexFsmError):
+    """The logs folder or a new transition log cannot be created."""
+
+
 class ReplayDivergence(CodexFsmError):
     """Replaying a transition log produced a different state or commands."""
 
