@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Mapping
 
 from .adapters.codex_args import Invocation, classify, forward_args
-from .errors import TerminalError
+from .errors import LogWriteError, TerminalError
 
 if TYPE_CHECKING:  # the real classes are imported only when a session is supervised
     from .adapters.log_file import TransitionLog
@@ -113,7 +113,12 @@ def build_runtime(invocation: Invocation, env: Mapping[str, str]) -> Runtime:
     now = time.time()
     quota = StoredFirstQuota(stored_snapshot, make_probe, config.probe.cache_ttl_s, time.time)
     chart = load_default_chart()
-    logs = paths.ensure_private_dir(paths.logs_dir(env))
+    logs = paths.logs_dir(env)
+    try:
+        paths.ensure_private_dir(logs)
+    except OSError as exc:
+        raise LogWriteError(f"cannot create the logs folder {logs}: {exc.strerror or exc} "
+                            "(set CODEX_FSM_HOME to a writable directory)") from exc
     prune_logs(logs, now, config.logs.keep_days, config.logs.max_files)
     log = TransitionLog.create(new_log_path(logs, now, os.getpid()), chart, settings, started_at=now)
     labels = {account: record.label for account, record in records.items()}

@@ -18,7 +18,7 @@ from supervisor.core.quota import QuotaSnapshot, QuotaWindow
 from supervisor.core.records import decode_command, decode_event, encode_command, encode_event
 from supervisor.core.session import Session
 from supervisor.core.settings import SessionSettings
-from supervisor.errors import EventDecodeError, InvalidTransition
+from supervisor.errors import EventDecodeError, InvalidTransition, LogWriteError
 from supervisor.replay import replay_file
 
 windows = st.builds(QuotaWindow, st.floats(0, 100), st.sampled_from([300, 10080, 60]),
@@ -100,6 +100,13 @@ def test_log_file_never_overwrites_an_existing_log(tmp_path):
     chart = load_default_chart()
     path = tmp_path / "session.jsonl"
     path.write_text("precious\n")
-    with pytest.raises(FileExistsError):
+    with pytest.raises(LogWriteError, match="cannot create the transition log .*session.jsonl: File exists"):
         TransitionLog.create(path, chart, SessionSettings())
     assert path.read_text() == "precious\n"
+
+
+def test_an_unusable_logs_folder_is_a_named_error(tmp_path):
+    not_a_folder = tmp_path / "logs"
+    not_a_folder.write_text("")
+    with pytest.raises(LogWriteError, match=f"cannot create the transition log {not_a_folder}/s.jsonl"):
+        TransitionLog.create(not_a_folder / "s.jsonl", load_default_chart(), SessionSettings())

@@ -19,6 +19,7 @@ from .. import __version__
 from ..core.chart import Chart
 from ..core.records import LOG_SCHEMA_VERSION, RejectedRecord, TransitionRecord
 from ..core.settings import SessionSettings
+from ..errors import LogWriteError
 
 
 def settings_hash(settings: SessionSettings) -> str:
@@ -50,8 +51,11 @@ class TransitionLog:
     @classmethod
     def create(cls, path: Path, chart: Chart, settings: SessionSettings,
                started_at: float | None = None) -> "TransitionLog":
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        except OSError as exc:
+            raise LogWriteError(f"cannot create the transition log {path}: {exc.strerror or exc}") from exc
         stream = os.fdopen(fd, "w", encoding="utf-8")
         log = cls(path, stream)
         log._write(make_header(chart, settings, time.time() if started_at is None else started_at))
