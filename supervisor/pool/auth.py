@@ -131,11 +131,6 @@ def decode_jwt_claims(token: str, where: str) -> dict:
     return claims
 
 
-def access_token_expiry(auth: AuthFile) -> float | None:
-    exp = decode_jwt_claims(auth.access_token, "tokens.access_token").get("exp")
-    return float(exp) if isinstance(exp, (int, float)) and not isinstance(exp, bool) else None
-
-
 def _identity(id_claims: dict, access_claims: dict, token_account_id: Any, source: str) -> Identity:
     auth_claims = _mapping(id_claims.get(_AUTH_CLAIMS)) or _mapping(access_claims.get(_AUTH_CLAIMS))
     account_id = auth_claims.get("chatgpt_account_id") or token_account_id
