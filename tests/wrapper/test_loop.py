@@ -149,10 +149,14 @@ def test_an_unreadable_rollout_costs_the_quota_watch_not_the_session(tty_pair):
     from types import SimpleNamespace
 
     master, slave = tty_pair
-    loop = _loop(slave, OnePool(lambda now: []), SilentQuota(), ListLog())
+    quota = SilentQuota()
+    loop = _loop(slave, OnePool(lambda now: []), quota, ListLog())
     reader = UnreadableRollout()
     running = SimpleNamespace(rollout=reader, next_rollout_at=0.0, turn_seen_in_pty=False)
-    loop._poll_rollout(running, 100.0)
+    try:
+        loop._poll_rollout(running, 100.0)
+    finally:
+        quota.close()  # the loop never runs here, so nothing else closes its pipe
     assert reader.polls == 1 and running.rollout is reader
     assert running.next_rollout_at == 105.0
     assert list(loop._queue) == []
