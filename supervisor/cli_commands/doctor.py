@@ -71,6 +71,9 @@ def _backup_fix(store: PoolStore) -> str:
 
 
 def check_pool_lock(ctx: DoctorContext) -> list[Finding]:
+    if not ctx.store.lock_path.parent.exists():
+        # A fresh install: the first `accounts import` creates the home (0700) and its lock file.
+        return [Finding("ok", "pool lock", f"{ctx.store.lock_path} will be created with the pool")]
     try:
         with PoolLock(ctx.store.lock_path, timeout_s=LOCK_PROBE_TIMEOUT_S):
             pass

@@ -89,3 +89,13 @@ def test_a_failing_check_is_reported_and_the_others_still_run(env, store, homes)
     findings = doctor.run_checks(ctx, [unreadable, doctor.check_pool_file])
     assert findings[0].severity == "error" and "Permission denied" in findings[0].message
     assert findings[1].subject == "pool file"
+
+
+def test_a_fresh_install_has_no_pool_lock_yet_and_that_is_fine(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("CODEX_FSM_HOME", str(tmp_path / "never-created"))
+    monkeypatch.setenv("CODEX_HOME", str(tmp_path / "codex"))
+    main(["doctor"])
+    out = capsys.readouterr().out
+    assert "will be created with the pool" in out
+    assert "ERROR   pool lock" not in out
+    assert not (tmp_path / "never-created").exists()  # doctor only looks
