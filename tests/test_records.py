@@ -7,7 +7,7 @@ import os
 import stat
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from supervisor.adapters.log_file import TransitionLog
@@ -51,11 +51,13 @@ commands = st.one_of(
 )
 
 
+@settings(derandomize=True, deadline=None)
 @given(events)
 def test_events_round_trip_through_json(event):
     assert decode_event(json.loads(json.dumps(encode_event(event)))) == event
 
 
+@settings(derandomize=True, deadline=None)
 @given(commands)
 def test_commands_round_trip_through_json(command):
     assert decode_command(json.loads(json.dumps(encode_command(command)))) == command
