@@ -433,6 +433,8 @@ class SupervisorLoop:
             if running.child.wait_exit(timeout_s=1.0) is not None:
                 break
         terminal.restore(self._stdout)
+        if running.rollout is not None:
+            running.rollout.close()
         running.child.close()
         self._running = None
 

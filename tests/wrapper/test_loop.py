@@ -160,3 +160,24 @@ def test_an_unreadable_rollout_costs_the_quota_watch_not_the_session(tty_pair):
     assert reader.polls == 1 and running.rollout is reader
     assert running.next_rollout_at == 105.0
     assert list(loop._queue) == []
+
+
+def test_leaving_with_a_child_still_running_ends_it_and_closes_its_rollout(tty_pair):
+    """The way out after an error: terminate, then kill, and release the child's pty and rollout fds."""
+    from types import SimpleNamespace
+
+    master, slave = tty_pair
+    quota = SilentQuota()
+    loop = _loop(slave, OnePool(lambda now: []), quota, ListLog())
+    steps: list[str] = []
+    closed: list[str] = []
+    child = SimpleNamespace(stop=lambda step, now: steps.append(step),
+                            wait_exit=lambda timeout_s: "killed" if steps[-1] == "kill" else None,
+                            close=lambda: closed.append("child"))
+    loop._running = SimpleNamespace(child=child, rollout=SimpleNamespace(close=lambda: closed.append("rollout")))
+    try:
+        loop._abandon_child()
+    finally:
+        quota.close()
+    assert steps == ["terminate", "kill"]
+    assert closed == ["rollout", "child"] and loop._running is None
