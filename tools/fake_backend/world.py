@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from supervisor.errors import CodexFsmError
 from tools.fake_backend.codex_home import write_auth_json, write_codex_config
 from tools.fake_backend.env import codex_env
 from tools.fake_backend.server import FakeChatGPTBackend
@@ -73,11 +74,12 @@ class SupervisedWorld:
         self.labels[account_id] = label
 
     def codex_fsm(self, *args: str) -> subprocess.CompletedProcess[str]:
-        """Run a codex-fsm management command in this world; raises with its output if it fails."""
+        """Run a codex-fsm management command in this world; raises CodexFsmError with its output if it fails
+        (`codex-fsm demo` shows that message instead of a traceback)."""
         done = subprocess.run([sys.executable, "-m", "supervisor.cli", *args], env=self.env(), cwd=self.work_dir,
                               capture_output=True, text=True, timeout=60)
         if done.returncode != 0:
-            raise RuntimeError(f"codex-fsm {' '.join(args)} exited {done.returncode}:\n{done.stdout}{done.stderr}")
+            raise CodexFsmError(f"codex-fsm {' '.join(args)} exited {done.returncode}:\n{done.stdout}{done.stderr}")
         return done
 
     def transition_logs(self) -> list[Path]:
