@@ -10,6 +10,8 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .log_retention import pid_alive
+
 RUN_DIR_NAME = "run"
 
 
@@ -50,16 +52,6 @@ class StatusFile:
             pass
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def live_sessions(run_dir: Path) -> list[SessionStatus]:
     """Status of every supervised session whose process still runs (stale files are skipped)."""
     found: list[SessionStatus] = []
@@ -75,6 +67,6 @@ def live_sessions(run_dir: Path) -> list[SessionStatus]:
             status = SessionStatus(**data)
         except (OSError, ValueError, TypeError):
             continue
-        if _alive(status.pid):
+        if pid_alive(status.pid):
             found.append(status)
     return found
