@@ -69,6 +69,9 @@ def test_commands_round_trip_through_json(command):
     ({"type": "tick", "at": 1, "colour": "red"}, "unknown fields: colour"),
     ({"type": "quota_observed", "at": 1, "snapshot": {"windows": [["x"]]}}, "malformed quota snapshot"),
     ({"type": ["tick"], "at": 1}, "must be an object with a 'type' string"),
+    ({"type": "tick", "at": "soon"}, "'tick': at must be float, got 'soon'"),
+    ({"type": "child_exited", "at": 1, "code": True}, "code must be int | None, got True"),
+    ({"type": "account_leased", "at": 1, "account": 7}, "account must be str, got 7"),
 ])
 def test_bad_events_are_named(data, message):
     with pytest.raises(EventDecodeError, match=message):

@@ -58,6 +58,20 @@ def encode_command(command: cmd.Command) -> dict:
     return _encode(command, command.name)
 
 
+# JSON types each scalar field annotation accepts (bool is an int to Python, never to us). A wrong type
+# must fail here, naming the field, not later as a TypeError deep inside a guard during replay.
+_SCALAR_TYPES: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "str": (str,)}
+
+
+def _check_scalar(what: str, type_name: str, name: str, value: Any, annotation: str) -> None:
+    base = annotation.removesuffix(" | None")
+    if value is None and base != annotation:
+        return
+    accepted = _SCALAR_TYPES.get(base)
+    if accepted is not None and (isinstance(value, bool) or not isinstance(value, accepted)):
+        raise EventDecodeError(f"{what} {type_name!r}: {name} must be {annotation}, got {value!r}")
+
+
 def _decode(data: Any, registry: dict, what: str) -> Any:
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
         raise EventDecodeError(f"{what} must be an object with a 'type' string, got {data!r}")
@@ -73,6 +87,7 @@ def _decode(data: Any, registry: dict, what: str) -> Any:
         for name, value in data.items():
             if name == "type":
                 continue
+            _check_scalar(what, data["type"], name, value, str(known[name].type))
             if name == "snapshot":
                 value = decode_snapshot(value)
             elif name == "params":
