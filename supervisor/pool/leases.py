@@ -19,8 +19,11 @@ from typing import Callable
 from .model import AccountRecord, Lease
 
 DEFAULT_LEASE_TTL_S = 30.0
-# What a lease is for: a child runs on the account, or a parked account's token is being refreshed.
-CHILD_PURPOSE = "session"
+# What a lease is for. The core leases a "session" or "successor" candidate: it is probed, and its token may
+# be refreshed by its holder. Right before a Codex child starts on it the lease becomes CHILD_PURPOSE: that
+# Codex owns the token from then on. REFRESH_PURPOSE: a parked account's token is being refreshed.
+SESSION_PURPOSE = "session"
+CHILD_PURPOSE = "child"
 REFRESH_PURPOSE = "refresh"
 
 

@@ -15,8 +15,8 @@ from ..core.events import AccountLeased, Event, LeaseLost, PoolExhausted
 from ..core.quota import QuotaSnapshot, Thresholds
 from ..core.ranking import CandidateView, rank_candidates, soonest_availability
 from .homes import AccountHomes
-from .leases import (CHILD_PURPOSE, DEFAULT_LEASE_TTL_S, OwnerCheck, ProcessIdentity, current_process, grant,
-                     held_by, owner_alive)
+from .leases import (CHILD_PURPOSE, DEFAULT_LEASE_TTL_S, SESSION_PURPOSE, OwnerCheck, ProcessIdentity,
+                     current_process, grant, held_by, owner_alive)
 from .locations import account_homes, pool_store
 from .model import AccountRecord, Cooldown, Pool
 from .store import PoolStore
@@ -51,7 +51,7 @@ class SessionPool:
             record = pool.get(ranked[0])
             assert record is not None
             lease = grant(record, self._owner, purpose, now, self._ttl)
-            if purpose == CHILD_PURPOSE:
+            if purpose == SESSION_PURPOSE:
                 record.last_used = now
             self._held[record.id] = lease.generation
             return AccountLeased(at=now, account=record.id)

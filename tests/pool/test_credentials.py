@@ -88,10 +88,22 @@ def test_refresh_by_the_successor_lease_holder_keeps_its_lease(store, homes, pro
     assert PoolStore(store.path).load().get(account).lease.generation == pool.held[account]
 
 
+def test_the_session_candidate_is_refreshed_by_its_holder_before_a_child_starts(store, homes, procs) -> None:
+    """Start-up: the candidate's probe answered 401; no Codex runs on it yet, so its holder refreshes it."""
+    account = add_account(store, homes, 1)
+    pool = session(store, homes, procs, 201)
+    pool.lease_candidate("session", (), NOW)
+    endpoint = FakeTokenEndpoint(body=_rotated_tokens())
+    _credential_store(store, homes, procs, endpoint, pid=201).refresh_credentials(account)
+    assert len(endpoint.requests) == 1
+    assert PoolStore(store.path).load().get(account).lease.generation == pool.held[account]
+
+
 def test_never_refreshes_an_account_a_child_runs_on(store, homes, procs) -> None:
     account = add_account(store, homes, 1)
     pool = session(store, homes, procs, 201)
     pool.lease_candidate("session", (), NOW)
+    pool.codex_home(account)  # a child is about to start there
     endpoint = FakeTokenEndpoint(body=_rotated_tokens())
     with pytest.raises(CredentialError, match="Codex child running on it"):
         _credential_store(store, homes, procs, endpoint, pid=201).refresh_credentials(account)

@@ -201,7 +201,7 @@ def test_codex_home_syncs_the_overlay_and_marks_the_lease_as_running_a_child(sto
     assert _lease(store, account).purpose == "successor"
     home = pool.codex_home(account)
     assert home == homes.home(account) and (home / "config.toml").is_symlink()
-    assert _lease(store, account).purpose == "session"
+    assert _lease(store, account).purpose == "child"
 
 
 def test_real_process_identity_detects_death_and_pid_reuse() -> None:
