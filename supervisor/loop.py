@@ -30,7 +30,7 @@ from .core import commands as cmd
 from .core import events as ev
 from .core.records import RejectedRecord, TransitionRecord
 from .core.session import Session
-from .errors import ChildSpawnError, InvalidTransition, RolloutError
+from .errors import ChildSpawnError, InvalidTransition, PoolError, RolloutError
 from .notices import LabelLookup, render
 from .ports import PoolPort, QuotaPort
 
@@ -42,6 +42,8 @@ BIND_POLL_S = 0.2
 BIND_POLL_MAX_S = 2.0
 ROLLOUT_POLL_S = 0.5
 ROLLOUT_RETRY_S = 5.0
+# After the pool could not be read or locked, ask again this much later.
+POOL_RETRY_S = 30.0
 _TAIL_BYTES = 4096
 _OUTPUT_BATCH_BYTES = 256 * 1024
 _PASTE_START, _PASTE_END = b"\x1b[200~", b"\x1b[201~"
@@ -260,7 +262,7 @@ class SupervisorLoop:
                 self._poll_rollout(running, now)
         if now >= self._next_heartbeat:
             self._next_heartbeat = now + self.ports.heartbeat_s
-            self._queue.extend(self.ports.pool.heartbeat(now))
+            self._queue.extend(self._pool_bookkeeping(self.ports.pool.heartbeat, now) or [])
 
     def _poll_binding(self, running: _Running, now: float) -> None:
         found = running.binder.poll()
@@ -326,24 +328,44 @@ class SupervisorLoop:
     # -- commands ------------------------------------------------------------------------------
 
     def _lease(self, command: cmd.LeaseCandidate, at: float) -> None:
-        self._queue.append(self.ports.pool.lease_candidate(command.purpose, command.exclude, self.ports.clock()))
+        now = self.ports.clock()
+        try:
+            answer = self.ports.pool.lease_candidate(command.purpose, command.exclude, now)
+        except PoolError as exc:
+            # A pool that cannot be read or locked now leases nothing now: the same fact as an exhausted
+            # pool, so the chart's rows wait (bounded) or retry the successor search later.
+            answer = ev.PoolExhausted(at=now, soonest_reset_at=now + POOL_RETRY_S,
+                                      reason=f"the pool is unavailable: {exc}")
+        self._queue.append(answer)
 
     def _probe(self, command: cmd.ProbeQuota, at: float) -> None:
         self.ports.quota.request_probe(command.account)
 
     def _release(self, command: cmd.ReleaseAccount, at: float) -> None:
-        self.ports.pool.release(command.account, at)
+        self._pool_bookkeeping(self.ports.pool.release, command.account, at)
 
     def _cool_down(self, command: cmd.CoolDown, at: float) -> None:
-        self.ports.pool.cool_down(command.account, command.until, command.reason, at)
+        self._pool_bookkeeping(self.ports.pool.cool_down, command.account, command.until, command.reason, at)
 
     def _record_quota(self, command: cmd.RecordQuota, at: float) -> None:
-        self.ports.pool.record_quota(command.account, command.snapshot, at)
+        self._pool_bookkeeping(self.ports.pool.record_quota, command.account, command.snapshot, at)
+
+    @staticmethod
+    def _pool_bookkeeping(call: Callable, *args: object) -> object:
+        """A pool write that fails (lock timeout, unreadable file) must not take the user's Codex with it.
+
+        What is lost is bookkeeping: a lease not renewed expires and comes back as lease_lost, a lease
+        not released expires, a cooldown or a snapshot is written again at the next chance.
+        """
+        try:
+            return call(*args)
+        except PoolError:
+            return None
 
     def _spawn(self, command: cmd.SpawnChild, at: float) -> None:
         try:
             launch = self.ports.launcher.spawn(command.account, command.resume_session_id, self._size())
-        except ChildSpawnError as exc:
+        except (ChildSpawnError, PoolError) as exc:  # PoolError: the account home could not be prepared
             self._queue.append(ev.SpawnFailed(at=self.ports.clock(), reason=str(exc)))
             return
         now = self.ports.clock()
@@ -405,8 +427,11 @@ class SupervisorLoop:
         if status is None:
             return
         account = self.session.context.account
-        status.update(self.session.state, self.ports.label_of(account) if account else None,
-                      self.session.context.session_id, now)
+        try:
+            status.update(self.session.state, self.ports.label_of(account) if account else None,
+                          self.session.context.session_id, now)
+        except OSError:
+            pass  # `codex-fsm status` loses this session's line; the session itself goes on
 
     def _install_signals(self) -> dict:
         self._wake_r, self._wake_w = os.pipe()

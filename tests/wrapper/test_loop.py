@@ -181,3 +181,39 @@ def test_leaving_with_a_child_still_running_ends_it_and_closes_its_rollout(tty_p
         quota.close()
     assert steps == ["terminate", "kill"]
     assert closed == ["rollout", "child"] and loop._running is None
+
+
+class LockedPool(OnePool):
+    """A pool whose lock another process holds for longer than the wait: every call times out."""
+
+    def __init__(self) -> None:
+        super().__init__(lambda now: [])
+
+    def _timeout(self, *args):
+        from supervisor.errors import PoolLockTimeout
+
+        raise PoolLockTimeout("timed out after 10 s waiting for the pool lock /x/pool.json.lock")
+
+    lease_candidate = release = cool_down = record_quota = heartbeat = _timeout
+
+
+def test_a_pool_that_cannot_be_locked_leases_nothing_now_instead_of_ending_the_session(tty_pair):
+    from supervisor.core import commands as cmd
+
+    master, slave = tty_pair
+    quota = SilentQuota()
+    loop = _loop(slave, LockedPool(), quota, ListLog())
+    loop._lease(cmd.LeaseCandidate(purpose="successor"), 100.0)
+    [answer] = list(loop._queue)
+    assert isinstance(answer, ev.PoolExhausted)
+    assert answer.soonest_reset_at == pytest.approx(answer.at + 30.0)
+    assert "the pool is unavailable: timed out" in answer.reason
+    # Bookkeeping that fails is survived: nothing raised, nothing queued.
+    loop._queue.clear()
+    loop._release(cmd.ReleaseAccount(account="acct-a"), 100.0)
+    loop._cool_down(cmd.CoolDown(account="acct-a", until=200.0, reason="quota"), 100.0)
+    loop._record_quota(cmd.RecordQuota(account="acct-a", snapshot=QuotaSnapshot()), 100.0)
+    loop._next_heartbeat = 0.0
+    loop._run_watchers(100.0)
+    assert list(loop._queue) == []
+    quota.close()
