@@ -22,6 +22,8 @@ from .atomic import write_private_file
 from .auth import AuthFile, account_id_for, read_auth_file
 
 AUTH_FILE = "auth.json"
+# Where an auth.json that could not be parsed is kept when a newer copy replaces it.
+UNREADABLE_SUFFIX = ".unreadable"
 # Account-bound: never shared between accounts.
 PRIVATE_ENTRIES = frozenset({
     AUTH_FILE, "auth.lock", "auth.json.lock",
@@ -176,6 +178,9 @@ class AccountHomes:
             if best is None or candidate.last_refresh > best.last_refresh:
                 newest = candidate
         if newest is not None:
+            if current is None and current_path.exists():
+                # Never replace a file we could not read without keeping it: it may be the only copy.
+                write_private_file(current_path.with_name(AUTH_FILE + UNREADABLE_SUFFIX), current_path.read_bytes())
             write_private_file(current_path, newest.to_bytes())
         for leftover in leftovers:
             leftover.unlink(missing_ok=True)

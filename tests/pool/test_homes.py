@@ -99,3 +99,14 @@ def test_recover_ignores_older_or_foreign_leftovers(homes: AccountHomes) -> None
                                                   last_refresh="2027-01-01T00:00:00.000000Z"))
     assert homes.recover_auth("a-0000000001") is False
     assert b"rt_cur" in (home / "auth.json").read_bytes()
+
+
+def test_recover_keeps_an_unreadable_auth_json_before_replacing_it(homes: AccountHomes) -> None:
+    homes.write_auth("a-0000000001", b'{"tokens": {"access_tok')  # torn: the holder died mid-write
+    home = homes.home("a-0000000001")
+    (home / ".auth-Zz99zz").write_bytes(auth_bytes(refresh="rt_new", last_refresh="2026-02-01T00:00:00.000000Z"))
+    assert homes.recover_auth("a-0000000001") is True
+    assert b"rt_new" in (home / "auth.json").read_bytes()
+    kept = home / "auth.json.unreadable"
+    assert kept.read_bytes() == b'{"tokens": {"access_tok'
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
