@@ -163,11 +163,14 @@ class SupervisorLoop:
             readable.append(running.child.fd)
         if self._stdin_open:
             readable.append(self._stdin)
+        writable = [running.child.fd] if running is not None and running.child.has_unsent else []
         try:
-            ready, _, _ = select.select(readable, [], [], timeout)
+            ready, can_write, _ = select.select(readable, writable, [], timeout)
         except InterruptedError:
-            ready = []
+            ready, can_write = [], []
         now = self.ports.clock()
+        if running is not None and self._running is running and running.child.fd in can_write:
+            running.child.flush_unsent()
         if self._wake_r in ready:
             self._on_signals(os.read(self._wake_r, 512), now)
         if running is not None and self._running is running and running.child.fd in ready:

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from ..errors import ChildSpawnError
-from .terminal import write_all
 
 _READ_SIZE = 65536
 # Codex's own exit: Ctrl-C clears a non-empty composer and quits from an empty one (0.169; older
@@ -58,6 +57,7 @@ class PtyChild:
         self.exit_status: ExitStatus | None = None
         self.output_closed = False
         self._writes: list[tuple[float, bytes]] = []
+        self._unsent = bytearray()
 
     # -- output -----------------------------------------------------------------------------
 
@@ -80,12 +80,35 @@ class PtyChild:
     # -- input ------------------------------------------------------------------------------
 
     def write(self, data: bytes) -> None:
-        if data and self.exit_status is None:
+        """Send keys to the child without ever blocking the loop.
+
+        A large paste into a Codex that is busy can fill the pty's input buffer; blocking here would
+        stop the loop from draining the child's output, and both sides would wait for each other. What
+        does not fit now waits in ``_unsent`` until select says the pty takes more (``flush_unsent``).
+        """
+        if not data or self.exit_status is not None:
+            return
+        self._unsent += data
+        self.flush_unsent()
+
+    @property
+    def has_unsent(self) -> bool:
+        return bool(self._unsent) and self.exit_status is None
+
+    def flush_unsent(self) -> None:
+        while self._unsent:
             try:
-                write_all(self.fd, data)
+                written = os.write(self.fd, self._unsent)
+            except InterruptedError:
+                continue
+            except BlockingIOError:
+                return
             except OSError as exc:
                 if exc.errno not in (errno.EIO, errno.EBADF):
                     raise
+                self._unsent.clear()  # the child is gone; its keys go nowhere
+                return
+            del self._unsent[:written]
 
     def write_at(self, due: float, data: bytes) -> None:
         self._writes.append((due, data))
