@@ -45,7 +45,6 @@ ROLLOUT_RETRY_S = 5.0
 # After the pool could not be read or locked, ask again this much later.
 POOL_RETRY_S = 30.0
 _TAIL_BYTES = 4096
-_OUTPUT_BATCH_BYTES = 256 * 1024
 _PASTE_START, _PASTE_END = b"\x1b[200~", b"\x1b[201~"
 
 
@@ -217,16 +216,6 @@ class SupervisorLoop:
     def _pump_output(self, running: _Running, now: float) -> None:
         data = running.child.read()
         if data:
-            # Take what else is already waiting (a pty hands out ~4 KB a read), so a burst of output
-            # costs one write and one pass of the scanners instead of one per read.
-            more = running.child.read()
-            if more:
-                chunks = [data, more]
-                size = len(data) + len(more)
-                while size < _OUTPUT_BATCH_BYTES and (more := running.child.read()):
-                    chunks.append(more)
-                    size += len(more)
-                data = b"".join(chunks)
             terminal.write_all(self._stdout, data)
             self._at_line_start = data.endswith(b"\n")
             running.tail = data[-_TAIL_BYTES:] if len(data) >= _TAIL_BYTES else (running.tail + data)[-_TAIL_BYTES:]
