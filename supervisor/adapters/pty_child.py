@@ -160,10 +160,15 @@ class PtyChild:
         try:
             pid, status = os.waitpid(self.pid, os.WNOHANG)
         except ChildProcessError:
-            pid, status = self.pid, 0
+            # Reaped elsewhere (pexpect's own bookkeeping): take its record. An unknown ending is a
+            # failure, never a clean exit that would hide a crash.
+            pid, status = self.pid, None
         if pid == 0:
             return None
-        if os.WIFSIGNALED(status):
+        if status is None:
+            code, number = self._spawn.exitstatus, self._spawn.signalstatus
+            self.exit_status = ExitStatus(code if code is not None or number is not None else 1, number)
+        elif os.WIFSIGNALED(status):
             self.exit_status = ExitStatus(None, os.WTERMSIG(status))
         else:
             self.exit_status = ExitStatus(os.WEXITSTATUS(status), None)

@@ -55,3 +55,10 @@ def test_unsent_keys_reach_the_child_once_it_reads():
         assert not child.has_unsent
     finally:
         os.kill(child.pid, signal.SIGKILL)
+
+
+def test_a_child_reaped_elsewhere_is_not_reported_as_a_clean_exit():
+    child = PtyChild([sys.executable, "-c", "import os; os._exit(3)"], dict(os.environ), None, (24, 80))
+    os.waitpid(child.pid, 0)  # somebody else reaps it first; its status is gone for us
+    status = child.poll_exit()
+    assert status is not None and status.code != 0
