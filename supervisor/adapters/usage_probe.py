@@ -31,6 +31,7 @@ import requests
 
 from ..core.events import Event, ProbeFailed, QuotaProbed
 from ..core.quota import QuotaSnapshot, QuotaWindow, epoch_seconds, finite_number
+from ..errors import CodexFsmError
 
 USAGE_PATH = "/wham/usage"
 _MAX_BODY_BYTES = 1 << 20
@@ -207,7 +208,7 @@ class UsageClient:
         if response[0] == 401:
             try:
                 self._refresh_credentials(account)
-            except Exception:  # the pool's refresh failed: this account cannot be probed now
+            except CodexFsmError:  # the pool's refresh failed: this account cannot be probed now
                 return self._failed(account, "auth")
             response = self._request(account)
             if isinstance(response, ProbeFailed):
@@ -217,7 +218,7 @@ class UsageClient:
     def _request(self, account: str) -> tuple[int, Mapping[str, str], bytes] | ProbeFailed:
         try:
             credentials = self._get_credentials(account)
-        except Exception:  # a missing or unreadable credential home
+        except CodexFsmError:  # a missing or unreadable credential home
             return self._failed(account, "auth")
         if credentials is None or not credentials.access_token or not credentials.chatgpt_account_id:
             return self._failed(account, "auth")

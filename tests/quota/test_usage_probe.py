@@ -12,6 +12,7 @@ import requests
 from supervisor.adapters.usage_probe import TtlLruCache, UsageClient, UsageProbe
 from supervisor.core.events import ProbeFailed, QuotaProbed
 from supervisor.core.quota import WindowKind
+from supervisor.errors import CredentialError
 
 from . import fakes
 from .fakes import BASE_URL, CredentialBook, FakeUsageAdapter, ManualClock, session_with
@@ -67,7 +68,7 @@ def test_401_after_refresh_is_an_auth_failure_without_a_second_refresh() -> None
 
 def test_a_failing_refresh_is_an_auth_failure() -> None:
     book = CredentialBook(ACCOUNT)
-    book.refresh_error = RuntimeError("token endpoint said no")
+    book.refresh_error = CredentialError("token refresh for account a-x was refused: HTTP 400")
     client, adapter, _, _ = client_for(lambda request: (401, {}, b""), book)
     event = client.probe(ACCOUNT)
     assert isinstance(event, ProbeFailed) and event.kind == "auth" and len(adapter.requests) == 1
