@@ -111,7 +111,17 @@ CASES: dict[str, Case] = {
     # quota observed from the rollout
     "running-quota_observed->running[rotation_suspended]": Case(
         "running", ev.QuotaObserved(at=T, snapshot=near_rotate(T)),
-        [cmd.RecordQuota(account=ALPHA, snapshot=near_rotate(T))], {"rotation_suspended": True}),
+        [cmd.RecordQuota(account=ALPHA, snapshot=near_rotate(T))], {"rotation_suspended": True, "restarts": 16}),
+    "running-quota_observed->running[rotation_suspended] (still within the thrash window)": Case(
+        "running", ev.QuotaObserved(at=T, snapshot=near_rotate(T)),
+        [cmd.RecordQuota(account=ALPHA, snapshot=near_rotate(T))],
+        {"rotation_suspended": True, "rotation_times": [T - 300, T - 200, T - 100]},
+        check=lambda c: c.rotation_suspended and c.rotation_reason is None),
+    "running-quota_observed->prewarming[pressure_rotate] (a thrash pause whose window has passed)": Case(
+        "running", ev.QuotaObserved(at=T, snapshot=near_rotate(T)),
+        [cmd.RecordQuota(account=ALPHA, snapshot=near_rotate(T)), lease_successor()],
+        {"rotation_suspended": True, "rotation_times": [T - 700, T - 650, T - 601]},
+        check=lambda c: c.rotation_reason == "quota" and not c.rotation_suspended),
     "running-quota_observed->running[pressure_rotate and rotation_blocked]": Case(
         "running", ev.QuotaObserved(at=T, snapshot=near_rotate(T)),
         [cmd.RecordQuota(account=ALPHA, snapshot=near_rotate(T)), SUSPENDED], {"restarts": 16},

@@ -161,7 +161,12 @@ def rotation_blocked(ctx: SessionContext, event: ev.Event) -> bool:
 
 @guard
 def rotation_suspended(ctx: SessionContext, event: ev.Event) -> bool:
-    return ctx.rotation_suspended
+    """Rotation was paused (the user was told) and its reason still holds.
+
+    A spent restart budget holds for good; the thrash guard only until the window has passed, after
+    which the account's pressure leads to a rotation again.
+    """
+    return ctx.rotation_suspended and rotation_blocked(ctx, event)
 
 
 @guard
@@ -460,6 +465,7 @@ def release_successor(ctx: SessionContext, event: ev.Event) -> list:
 @action
 def mark_rotation_due(ctx: SessionContext, event: ev.Event) -> list:
     ctx.rotation_reason = "quota"
+    ctx.rotation_suspended = False  # a pause that no longer holds is over: a new one is announced again
     return []
 
 
