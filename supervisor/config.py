@@ -20,7 +20,7 @@ import math
 import os
 import shlex
 import sys
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, make_dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -36,6 +36,8 @@ ENV_PREFIX = "CODEX_FSM_"
 CONFIG_FILE_NAME = "config.toml"
 ACCOUNTS_TABLE = "accounts"
 _DAY = 86400.0
+# The [session] defaults are the core's own (supervisor/core/settings.py), never a second copy.
+_CORE_DEFAULTS = SessionSettings()
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,10 @@ def _s(section: str, key: str, kind: str, default: Any, doc: str,
     return Setting(section, key, kind, default, doc, low, high)
 
 
+def _session(key: str, kind: str, doc: str, low: float | None = None, high: float | None = None) -> Setting:
+    return Setting("session", key, kind, getattr(_CORE_DEFAULTS, key), doc, low, high)
+
+
 _THRESHOLD_KEYS = ("rotate_5h", "rotate_weekly", "margin_5h", "margin_weekly")
 
 SETTINGS: tuple[Setting, ...] = (
@@ -75,25 +81,25 @@ SETTINGS: tuple[Setting, ...] = (
     _s("quota", "rotate_weekly", "float", 5.0, "rotate when the weekly window's remaining % falls to this", 0, 100),
     _s("quota", "margin_5h", "float", 5.0, "prewarm a successor this many % before the 5-hour rotate floor", 0, 100),
     _s("quota", "margin_weekly", "float", 3.0, "prewarm this many % before the weekly rotate floor", 0, 100),
-    _s("session", "max_restarts", "int", 16, "relaunches (rotations, crash resumes) allowed per session", 0, 1000),
-    _s("session", "thrash_rotations", "int", 3, "this many rotations within thrash_window_s stop rotating", 1, 100),
-    _s("session", "thrash_window_s", "float", 600.0, "window of the thrash guard", 1, _DAY),
-    _s("session", "idle_before_rotate_s", "float", 1.5, "keyboard quiet time required before a rotation", 0, 600),
-    _s("session", "stop_interrupt_s", "float", 3.0, "wait after Codex's own quit (Ctrl-C twice)", 0.1, 120),
-    _s("session", "stop_terminate_s", "float", 2.0, "wait after SIGTERM before SIGKILL", 0.1, 120),
-    _s("session", "stop_kill_s", "float", 2.0, "wait after SIGKILL before giving up", 0.1, 120),
-    _s("session", "max_pool_wait_s", "float", 3600.0, "longest total wait for a reset when every account is spent",
+    _session("max_restarts", "int", "relaunches (rotations, crash resumes) allowed per session", 0, 1000),
+    _session("thrash_rotations", "int", "this many rotations within thrash_window_s stop rotating", 1, 100),
+    _session("thrash_window_s", "float", "window of the thrash guard", 1, _DAY),
+    _session("idle_before_rotate_s", "float", "keyboard quiet time required before a rotation", 0, 600),
+    _session("stop_interrupt_s", "float", "wait after Codex's own quit (Ctrl-C twice)", 0.1, 120),
+    _session("stop_terminate_s", "float", "wait after SIGTERM before SIGKILL", 0.1, 120),
+    _session("stop_kill_s", "float", "wait after SIGKILL before giving up", 0.1, 120),
+    _session("max_pool_wait_s", "float", "longest total wait for a reset when every account is spent",
        0, 7 * _DAY),
-    _s("session", "min_pool_retry_s", "float", 10.0, "never retry a whole-pool wait sooner than this", 1, 3600),
-    _s("session", "countdown_every_s", "float", 60.0, "how often a pool wait reports the time left", 1, 3600),
-    _s("session", "probe_failure_cooldown_s", "float", 60.0, "bench a candidate whose probe failed this long",
+    _session("min_pool_retry_s", "float", "never retry a whole-pool wait sooner than this", 1, 3600),
+    _session("countdown_every_s", "float", "how often a pool wait reports the time left", 1, 3600),
+    _session("probe_failure_cooldown_s", "float", "bench a candidate whose probe failed this long",
        1, _DAY),
-    _s("session", "unknown_reset_cooldown_s", "float", 900.0, "bench an exhausted account with no known reset",
+    _session("unknown_reset_cooldown_s", "float", "bench an exhausted account with no known reset",
        1, 7 * _DAY),
-    _s("session", "prewarm_retry_s", "float", 300.0, "retry a successor search that found nothing after", 1, _DAY),
-    _s("session", "resume_ready_timeout_s", "float", 15.0, "treat a resumed child as ready after this long",
+    _session("prewarm_retry_s", "float", "retry a successor search that found nothing after", 1, _DAY),
+    _session("resume_ready_timeout_s", "float", "treat a resumed child as ready after this long",
        1, 600),
-    _s("session", "resubmit_interrupted_prompt", "bool", True,
+    _s("session", "resubmit_interrupted_prompt", "bool", _CORE_DEFAULTS.resubmit_interrupted_prompt,
        "re-submit, once, the prompt a usage-limit error interrupted"),
     _s("probe", "chatgpt_base_url", "url", "https://chatgpt.com/backend-api",
        "base of the usage endpoint ({base}/wham/usage)"),
@@ -156,23 +162,13 @@ class AccountQuota:
         return replace(base, **values).thresholds()
 
 
-@dataclass(frozen=True, slots=True)
-class SessionConfig:
-    max_restarts: int = 16
-    thrash_rotations: int = 3
-    thrash_window_s: float = 600.0
-    idle_before_rotate_s: float = 1.5
-    stop_interrupt_s: float = 3.0
-    stop_terminate_s: float = 2.0
-    stop_kill_s: float = 2.0
-    max_pool_wait_s: float = 3600.0
-    min_pool_retry_s: float = 10.0
-    countdown_every_s: float = 60.0
-    probe_failure_cooldown_s: float = 60.0
-    unknown_reset_cooldown_s: float = 900.0
-    prewarm_retry_s: float = 300.0
-    resume_ready_timeout_s: float = 15.0
-    resubmit_interrupted_prompt: bool = True
+# The [session] section is the core's SessionSettings minus the thresholds (the [quota] section): one
+# definition of the fields and their defaults, in supervisor/core/settings.py.
+SessionConfig = make_dataclass(
+    "SessionConfig",
+    [(f.name, f.type, field(default=f.default)) for f in fields(SessionSettings)
+     if f.name not in ("thresholds", "account_thresholds")],
+    frozen=True, slots=True)
 
 
 @dataclass(frozen=True, slots=True)
