@@ -70,6 +70,10 @@ def _s(section: str, key: str, kind: str, default: Any, doc: str,
     return Setting(section, key, kind, default, doc, low, high)
 
 
+def _quota(key: str, doc: str, low: float, high: float) -> Setting:
+    return Setting("quota", key, "float", getattr(Thresholds(), key), doc, low, high)
+
+
 def _session(key: str, kind: str, doc: str, low: float | None = None, high: float | None = None) -> Setting:
     return Setting("session", key, kind, getattr(_CORE_DEFAULTS, key), doc, low, high)
 
@@ -77,10 +81,10 @@ def _session(key: str, kind: str, doc: str, low: float | None = None, high: floa
 _THRESHOLD_KEYS = ("rotate_5h", "rotate_weekly", "margin_5h", "margin_weekly")
 
 SETTINGS: tuple[Setting, ...] = (
-    _s("quota", "rotate_5h", "float", 5.0, "rotate when the 5-hour window's remaining % falls to this", 0, 100),
-    _s("quota", "rotate_weekly", "float", 5.0, "rotate when the weekly window's remaining % falls to this", 0, 100),
-    _s("quota", "margin_5h", "float", 5.0, "prewarm a successor this many % before the 5-hour rotate floor", 0, 100),
-    _s("quota", "margin_weekly", "float", 3.0, "prewarm this many % before the weekly rotate floor", 0, 100),
+    _quota("rotate_5h", "rotate when the 5-hour window's remaining % falls to this", 0, 100),
+    _quota("rotate_weekly", "rotate when the weekly window's remaining % falls to this", 0, 100),
+    _quota("margin_5h", "prewarm a successor this many % before the 5-hour rotate floor", 0, 100),
+    _quota("margin_weekly", "prewarm this many % before the weekly rotate floor", 0, 100),
     _session("max_restarts", "int", "relaunches (rotations, crash resumes) allowed per session", 0, 1000),
     _session("thrash_rotations", "int", "this many rotations within thrash_window_s stop rotating", 1, 100),
     _session("thrash_window_s", "float", "window of the thrash guard", 1, _DAY),
@@ -137,11 +141,8 @@ DEFAULT = Origin("default")
 
 
 @dataclass(frozen=True, slots=True)
-class QuotaConfig:
-    rotate_5h: float = 5.0
-    rotate_weekly: float = 5.0
-    margin_5h: float = 5.0
-    margin_weekly: float = 3.0
+class QuotaConfig(Thresholds):
+    """``[quota]``: the fields and defaults of the core's Thresholds."""
 
     def thresholds(self) -> Thresholds:
         return Thresholds(self.rotate_5h, self.rotate_weekly, self.margin_5h, self.margin_weekly)
