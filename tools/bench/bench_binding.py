@@ -25,6 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from supervisor.adapters.binding import date_folders, from_open_files, scan_recent  # noqa: E402
+from _table import print_table  # beside this script
 
 OLD_ROLLOUTS = 100_000
 REPEATS = 5
@@ -103,9 +104,7 @@ def main() -> int:
         ("reference: walk every rollout", f"{ref_ms:.2f}", "1 x"),
     ]
     header = (f"binding with {OLD_ROLLOUTS:,} old rollouts (median of {REPEATS})", "ms", "vs reference")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(3)]
-    for row in [header, *rows]:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+    print_table(header, rows)
     print("target: <= 50 ms")
     return 0
 

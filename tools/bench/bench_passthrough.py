@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pexpect
+from _table import print_table  # beside this script
 
 HERE = Path(__file__).resolve().parent
 RUNNER = HERE / "_supervised.py"
@@ -130,9 +131,7 @@ def main() -> int:
         rows.append((f"idle CPU % of a core ({IDLE_WINDOW_S:.0f} s)", f"{bare_cpu:.2f}", f"{sup_cpu:.2f}",
                      f"{sup_cpu - bare_cpu:+.2f} pp", "< 1 %"))
     header = ("measure", "bare pty loop", "codex-fsm", "ratio / delta", "target")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(5)]
-    for row in [header, *rows]:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+    print_table(header, rows)
     return 0
 
 

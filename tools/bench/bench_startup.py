@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import pexpect
+from _table import print_table  # beside this script
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
@@ -130,9 +131,7 @@ def main() -> int:
         ("handoff own time, ms (median of 3)", "-", f"{statistics.median(handoffs):.1f}", "", "<= 150 ms"),
     ]
     header = ("measure", "direct", "codex-fsm", "delta", "target")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(5)]
-    for row in [header, *rows]:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+    print_table(header, rows)
     return 0
 
 
