@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from supervisor.adapters.binding import date_folders, from_open_files, scan_recent  # noqa: E402
-from _table import print_table  # beside this script
+from _table import print_table  # noqa: E402  (beside this script)
 
 OLD_ROLLOUTS = 100_000
 REPEATS = 5
