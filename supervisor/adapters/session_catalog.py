@@ -21,12 +21,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .rollout import decode_json_line, parse_iso_timestamp, user_prompt_text
+from ..terminal_text import for_terminal
 
 # Codex's own cap on files touched per listing (codex-rs rollout/src/list.rs MAX_SCAN_FILES).
 MAX_SCANNED = 10_000
@@ -227,8 +227,7 @@ def _first_prompt(handle: Any) -> str | None:
 
 
 def display_text(text: str, width: int) -> str:
-    """One line of at most ``width`` characters, with control characters (escape sequences a prompt
-    may hold) removed so that showing it cannot drive the terminal."""
-    printable = "".join(" " if unicodedata.category(ch).startswith("C") else ch for ch in text)
-    line = " ".join(printable.split())
-    return line if len(line) <= width else line[:width - 1].rstrip() + "…"
+    """One line of at most ``width`` characters: runs of whitespace (newlines of a multi-line prompt
+    included) become one space, and whatever else could drive the terminal is escaped by the one
+    sanitizer."""
+    return for_terminal(" ".join(text.split()), max_chars=width)

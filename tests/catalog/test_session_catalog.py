@@ -101,7 +101,7 @@ def test_title_is_the_first_real_prompt_on_one_safe_line(home, work):
     write_rollout(sessions, session_id(2), work, NOW - 200, prompt="x" * 500)
     write_rollout(sessions, session_id(3), work, NOW - 100, prompt=None)
     by_id = {s.session_id: s for s in list_sessions(home, cwd=work)}
-    assert by_id[session_id(1)].title_hint == "fix the ]0;pwned build please"
+    assert by_id[session_id(1)].title_hint == "fix the \\x1b]0;pwned\\x07 build please"
     long_title = by_id[session_id(2)].title_hint
     assert len(long_title) == session_catalog.TITLE_MAX_CHARS and long_title.endswith("…")
     assert by_id[session_id(3)].title_hint is None
