@@ -332,7 +332,7 @@ class UsageProbe:
                 return
             now = self._clock()
             cached = self._cache.get(account, now)
-            if cached is not None:
+            if cached is not None and not cached.reset_since_observed(now):
                 self._deliver(QuotaProbed(at=now, account=account, snapshot=cached))
                 return
             self._in_flight.add(account)

@@ -16,7 +16,8 @@ from typing import Callable
 from . import commands as cmd
 from . import events as ev
 from .context import SessionContext
-from .quota import Pressure, QuotaSnapshot, has_headroom, pressure
+from .quota import (MAX_RESET_AHEAD_S, Pressure, QuotaSnapshot, blocked_until, has_headroom, plausible_reset,
+                    pressure)
 
 Guard = Callable[[SessionContext, ev.Event], bool]
 Action = Callable[[SessionContext, ev.Event], list]
@@ -94,14 +95,17 @@ def _last_input(ctx: SessionContext, event: ev.Event) -> float | None:
 
 def _cooldown_until(ctx: SessionContext, snapshot: QuotaSnapshot | None, account: str | None,
                     now: float, resets_at: float | None = None) -> float:
-    """Bench an exhausted account until its blocking window resets; never for ~0 s (§9 item 20)."""
-    candidates = [r for r in (resets_at,) if r is not None and r > now]
-    if snapshot is not None:
-        blocking = snapshot.blocking_reset(now, _thresholds(ctx, account))
-        if blocking is not None:
-            candidates.append(blocking)
-    if candidates:
-        return max(candidates)
+    """Bench an exhausted account until it is usable again; never for ~0 s.
+
+    The reset the usage-limit error named and the snapshot's own block (``quota.blocked_until``,
+    the same moment ranking waits for) both count; the later one wins, since both must have passed.
+    Only without either does the unknown-reset default apply.
+    """
+    known = [moment for moment in (plausible_reset(resets_at, now),
+                                   blocked_until(snapshot, _thresholds(ctx, account)))
+             if moment is not None and now < moment <= now + MAX_RESET_AHEAD_S]
+    if known:
+        return max(known)
     return now + ctx.settings.unknown_reset_cooldown_s
 
 
