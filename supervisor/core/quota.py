@@ -19,6 +19,8 @@ _CLASSIFY_TOLERANCE = 0.25
 
 # Epoch values at or above this are milliseconds (year 5138 in seconds), normalised to seconds.
 _MILLISECONDS_FLOOR = 1e11
+# The last second a calendar (datetime, time.localtime) can show: anything later is a broken value.
+_LATEST_EPOCH_S = 253402300799.0
 
 
 def finite_number(value: object) -> float | None:
@@ -34,7 +36,8 @@ def epoch_seconds(value: object) -> float | None:
     number = finite_number(value)
     if number is None or number <= 0:
         return None
-    return number / 1000.0 if number >= _MILLISECONDS_FLOOR else number
+    seconds = number / 1000.0 if number >= _MILLISECONDS_FLOOR else number
+    return seconds if seconds <= _LATEST_EPOCH_S else None
 
 
 # No usage window is longer than a week: a reset further ahead than this is a broken value, not a plan.
@@ -48,6 +51,24 @@ def plausible_reset(value: object, now: float) -> float | None:
     if moment is None or not now < moment <= now + MAX_RESET_AHEAD_S:
         return None
     return moment
+
+
+def reset_named_by(error: object, now: float) -> float | None:
+    """The reset a usage-limit error names: ``resets_at`` (epoch) or else ``resets_in_seconds``.
+
+    Both Codex's 429 body (``error.resets_at``, ``error.resets_in_seconds``) and anything shaped like it
+    are read; a value that is not a plausible future moment (negative, NaN, a string, centuries away)
+    is ignored, never raised on.
+    """
+    if not isinstance(error, dict):
+        return None
+    at = plausible_reset(error.get("resets_at"), now)
+    if at is not None:
+        return at
+    seconds = finite_number(error.get("resets_in_seconds"))
+    if seconds is None or not 0 < seconds <= MAX_RESET_AHEAD_S:
+        return None
+    return plausible_reset(now + seconds, now)
 
 
 class WindowKind(str, enum.Enum):
@@ -79,8 +100,8 @@ class QuotaWindow:
             raise ValueError(f"used_percent must be a number, got {self.used_percent!r}")
         # Out-of-range figures from odd headers are clamped, not trusted.
         object.__setattr__(self, "used_percent", min(100.0, max(0.0, float(self.used_percent))))
-        if self.resets_at is not None and (math.isnan(self.resets_at) or math.isinf(self.resets_at)):
-            object.__setattr__(self, "resets_at", None)
+        if self.resets_at is not None and epoch_seconds(self.resets_at) != self.resets_at:
+            object.__setattr__(self, "resets_at", None)  # NaN, infinite, negative or past any calendar
 
     @property
     def kind(self) -> WindowKind:
