@@ -141,6 +141,14 @@ def candidate_has_headroom(ctx: SessionContext, event: ev.Event) -> bool:
 
 
 @guard
+def probe_of_bystander(ctx: SessionContext, event: ev.Event) -> bool:
+    """A probe answer about an account this session is not choosing: a background probe, or an
+    answer that arrives after its candidate was dropped. It informs the pool, it decides nothing."""
+    assert isinstance(event, (ev.QuotaProbed, ev.ProbeFailed))
+    return event.account != ctx.candidate
+
+
+@guard
 def child_has_run(ctx: SessionContext, event: ev.Event) -> bool:
     return ctx.child_has_run
 
@@ -299,6 +307,15 @@ def adopt_candidate(ctx: SessionContext, event: ev.Event) -> list:
     ctx.last_snapshot = event.snapshot
     ctx.wait_started_at = ctx.wait_until = ctx.next_countdown_at = None
     return []
+
+
+@action
+def probe_unknown_accounts(ctx: SessionContext, event: ev.Event) -> list:
+    """Learn never-probed accounts' headroom while the child runs, bounded by the settings."""
+    if ctx.settings.background_probes <= 0:
+        return []
+    return [cmd.ProbeUnknownAccounts(limit=ctx.settings.background_probes,
+                                     exclude=tuple(a for a in (ctx.account,) if a))]
 
 
 @action
