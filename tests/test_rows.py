@@ -12,6 +12,7 @@ from supervisor.chartfile import load_default_chart
 from supervisor.core import commands as cmd
 from supervisor.core import events as ev
 from supervisor.core.context import SessionContext
+from supervisor.core.settings import SessionSettings
 
 from .core_helpers import ALPHA, BRAVO, CHARLIE, SID, T, healthy, near_prewarm, near_rotate, reach, snap
 
@@ -23,6 +24,7 @@ class Case:
     commands: list
     context: dict = field(default_factory=dict)
     check: Callable[[SessionContext], bool] | None = None
+    settings: SessionSettings | None = None
 
 
 def lease_successor():
@@ -78,6 +80,10 @@ CASES: dict[str, Case] = {
         [cmd.RecordQuota(account=ALPHA, snapshot=healthy(T)), cmd.SpawnChild(account=ALPHA),
          cmd.ProbeUnknownAccounts(limit=2, exclude=(ALPHA,))],
         check=lambda c: c.account == ALPHA and c.candidate is None),
+    "probing-quota_probed->running (background probes off)": Case(
+        "probing", ev.QuotaProbed(at=T, account=ALPHA, snapshot=healthy(T)),
+        [cmd.RecordQuota(account=ALPHA, snapshot=healthy(T)), cmd.SpawnChild(account=ALPHA)],
+        settings=SessionSettings(background_probes=0)),
     "probing-quota_probed->acquiring": Case(
         "probing", ev.QuotaProbed(at=T, account=ALPHA, snapshot=EXHAUSTED),
         [cmd.RecordQuota(account=ALPHA, snapshot=EXHAUSTED),
@@ -354,7 +360,7 @@ def test_row(case_id):
     case = CASES[case_id]
     row_id = row_of(case_id)
     row = CHART.row(row_id)
-    session = reach(case.state, **case.context)
+    session = reach(case.state, case.settings, **case.context)
     assert session.state == row.source
     record = session.handle(case.event)
     assert record.row == row_id
