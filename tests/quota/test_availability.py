@@ -12,9 +12,13 @@ import math
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from supervisor.chartfile import load_default_chart
+from supervisor.core import commands as cmd
+from supervisor.core import events as ev
 from supervisor.core.quota import QuotaSnapshot, QuotaWindow, Thresholds, blocked_until, has_headroom
 from supervisor.core.ranking import (STALE_COOLDOWN_RECHECK_S, CandidateView, eligible, rank_candidates,
                                      soonest_availability)
+from supervisor.core.session import Session
 
 NOW = 1795561614.0
 FLOORS = Thresholds()
@@ -83,3 +87,19 @@ def test_eligibility_and_the_soonest_availability_agree(pool, now, later) -> Non
     moment = now + later
     eligible_then = bool(rank_candidates(pool, moment, floors))
     assert eligible_then == (soonest is not None and soonest <= moment)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(st.floats(min_value=-600, max_value=3000, allow_nan=False), st.lists(st.floats(0, 4000), max_size=6))
+def test_the_pool_wait_notice_never_names_a_past_time(reset_offset, tick_offsets) -> None:
+    session = Session(load_default_chart())
+    session.handle(ev.SessionStarted(at=NOW))
+    records = [session.handle(ev.PoolExhausted(at=NOW, soonest_reset_at=NOW + reset_offset))]
+    for offset in sorted(tick_offsets):
+        if session.state != "acquiring" or session.context.wait_until is None:
+            break
+        records.append(session.handle(ev.Tick(at=NOW + offset)))
+    for record in records:
+        for command in record.commands:
+            if isinstance(command, cmd.Notify) and command.kind == "pool_wait":
+                assert command.param("reset_at") > record.event.at
