@@ -103,6 +103,8 @@ SETTINGS: tuple[Setting, ...] = (
     _session("prewarm_retry_s", "float", "retry a successor search that found nothing after", 1, _DAY),
     _session("resume_ready_timeout_s", "float", "treat a resumed child as ready after this long",
        1, 600),
+    _session("background_probes", "int", "after a launch, probe at most this many never-probed accounts",
+             0, 100),
     _s("session", "resubmit_interrupted_prompt", "bool", _CORE_DEFAULTS.resubmit_interrupted_prompt,
        "re-submit, once, the prompt a usage-limit error interrupted"),
     _s("probe", "chatgpt_base_url", "url", "https://chatgpt.com/backend-api",

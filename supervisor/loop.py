@@ -102,7 +102,8 @@ class SupervisorLoop:
         self._at_line_start = True
         self._wake_r = self._wake_w = -1
         self._handlers: dict[type, Callable[[object, float], None]] = {
-            cmd.LeaseCandidate: self._lease, cmd.ProbeQuota: self._probe, cmd.ReleaseAccount: self._release,
+            cmd.LeaseCandidate: self._lease, cmd.ProbeQuota: self._probe,
+            cmd.ProbeUnknownAccounts: self._probe_unknown, cmd.ReleaseAccount: self._release,
             cmd.CoolDown: self._cool_down, cmd.RecordQuota: self._record_quota, cmd.SpawnChild: self._spawn,
             cmd.StopChild: self._stop, cmd.RestoreTerminal: self._restore_terminal,
             cmd.RetypeDraft: self._retype_draft, cmd.ResubmitPrompt: self._resubmit,
@@ -332,6 +333,12 @@ class SupervisorLoop:
 
     def _probe(self, command: cmd.ProbeQuota, at: float) -> None:
         self.ports.quota.request_probe(command.account)
+
+    def _probe_unknown(self, command: cmd.ProbeUnknownAccounts, at: float) -> None:
+        accounts = self._pool_bookkeeping(self.ports.pool.never_probed, command.limit, command.exclude,
+                                          self.ports.clock())
+        for account in accounts or []:
+            self.ports.quota.request_probe(account)
 
     def _release(self, command: cmd.ReleaseAccount, at: float) -> None:
         self._pool_bookkeeping(self.ports.pool.release, command.account, at)

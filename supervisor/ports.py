@@ -19,6 +19,9 @@ class PoolPort(Protocol):
     def lease_candidate(self, purpose: str, exclude: tuple[str, ...], now: float) -> Event:
         """Lease the best-ranked eligible account: AccountLeased, or PoolExhausted with the soonest reset."""
 
+    def never_probed(self, limit: int, exclude: tuple[str, ...], now: float) -> list[str]:
+        """Up to ``limit`` eligible accounts with no stored snapshot, best-ranked first (nothing is leased)."""
+
     def release(self, account: str, now: float) -> None:
         """Give the lease on ``account`` back (no-op when this process does not hold it)."""
 

@@ -12,6 +12,7 @@ from supervisor.chartfile import load_default_chart
 from supervisor.core import commands as cmd
 from supervisor.core import events as ev
 from supervisor.core.context import SessionContext
+from supervisor.core.settings import SessionSettings
 
 from .core_helpers import ALPHA, BRAVO, CHARLIE, SID, T, healthy, near_prewarm, near_rotate, reach, snap
 
@@ -23,6 +24,7 @@ class Case:
     commands: list
     context: dict = field(default_factory=dict)
     check: Callable[[SessionContext], bool] | None = None
+    settings: SessionSettings | None = None
 
 
 def lease_successor():
@@ -33,6 +35,10 @@ SUSPENDED = cmd.Notify(kind="rotation_suspended", params=(("why", "restart budge
                                                           ("session_id", SID)))
 EXHAUSTED = snap(97, 10, T, reset_5h=T + 500)
 STOP = cmd.StopChild(step="interrupt")
+# Where a bystander's probe answer can arrive, with a candidate in flight where the state has one.
+BYSTANDER_STATES = (("acquiring", "", {}), ("probing", "", {"candidate": ALPHA}), ("running", "", {}),
+                    ("prewarming", "[probe_of_bystander]", {"candidate": BRAVO}),
+                    ("restarting", "[probe_of_bystander]", {"candidate": BRAVO}), ("resuming", "", {}))
 
 CASES: dict[str, Case] = {
     # startup gate
@@ -71,8 +77,13 @@ CASES: dict[str, Case] = {
         {"child_has_run": True, "session_id": SID}, check=lambda c: c.restarts == 1),
     "probing-quota_probed->running": Case(
         "probing", ev.QuotaProbed(at=T, account=ALPHA, snapshot=healthy(T)),
-        [cmd.RecordQuota(account=ALPHA, snapshot=healthy(T)), cmd.SpawnChild(account=ALPHA)],
+        [cmd.RecordQuota(account=ALPHA, snapshot=healthy(T)), cmd.SpawnChild(account=ALPHA),
+         cmd.ProbeUnknownAccounts(limit=2, exclude=(ALPHA,))],
         check=lambda c: c.account == ALPHA and c.candidate is None),
+    "probing-quota_probed->running (background probes off)": Case(
+        "probing", ev.QuotaProbed(at=T, account=ALPHA, snapshot=healthy(T)),
+        [cmd.RecordQuota(account=ALPHA, snapshot=healthy(T)), cmd.SpawnChild(account=ALPHA)],
+        settings=SessionSettings(background_probes=0)),
     "probing-quota_probed->acquiring": Case(
         "probing", ev.QuotaProbed(at=T, account=ALPHA, snapshot=EXHAUSTED),
         [cmd.RecordQuota(account=ALPHA, snapshot=EXHAUSTED),
@@ -206,11 +217,11 @@ CASES: dict[str, Case] = {
         [cmd.RecordQuota(account=BRAVO, snapshot=EXHAUSTED),
          cmd.CoolDown(account=BRAVO, until=T + 500, reason="quota below floor"),
          cmd.ReleaseAccount(account=BRAVO), lease_successor()], {"candidate": BRAVO}),
-    "prewarming-probe_failed->prewarming": Case(
+    "prewarming-probe_failed->prewarming[otherwise]": Case(
         "prewarming", ev.ProbeFailed(at=T, account=BRAVO, kind="unavailable", retry_after_s=30),
         [cmd.CoolDown(account=BRAVO, until=T + 30, reason="probe unavailable"), cmd.ReleaseAccount(account=BRAVO),
          lease_successor()], {"candidate": BRAVO}),
-    "restarting-probe_failed->restarting": Case(
+    "restarting-probe_failed->restarting[otherwise]": Case(
         "restarting", ev.ProbeFailed(at=T, account=BRAVO, kind="auth"),
         [cmd.CoolDown(account=BRAVO, until=T + 60, reason="probe auth"), cmd.ReleaseAccount(account=BRAVO),
          lease_successor()], {"candidate": BRAVO}),
@@ -264,6 +275,16 @@ CASES: dict[str, Case] = {
     "probing-lease_lost->probing": Case("probing", ev.LeaseLost(at=T, account=BRAVO), [],
                                         check=lambda c: c.candidate == ALPHA),
     "acquiring-lease_lost->acquiring": Case("acquiring", ev.LeaseLost(at=T, account=BRAVO), []),
+    # answers about accounts this session is not choosing (background probes, late answers)
+    **{f"{state}-quota_probed->{state}{label}": Case(
+        state, ev.QuotaProbed(at=T, account=CHARLIE, snapshot=EXHAUSTED),
+        [cmd.RecordQuota(account=CHARLIE, snapshot=EXHAUSTED)], context,
+        check=lambda c, before=dict(context): all(getattr(c, k) == v for k, v in before.items()))
+       for state, label, context in BYSTANDER_STATES},
+    **{f"{state}-probe_failed->{state}{label}": Case(
+        state, ev.ProbeFailed(at=T, account=CHARLIE, kind="unavailable"), [], context,
+        check=lambda c, before=dict(context): all(getattr(c, k) == v for k, v in before.items()))
+       for state, label, context in BYSTANDER_STATES},
     # stop ladder and handoff
     "restarting-tick->restarting[stop_overdue and ladder_has_next_step]": Case(
         "restarting", ev.Tick(at=T), [cmd.StopChild(step="terminate")],
@@ -339,7 +360,7 @@ def test_row(case_id):
     case = CASES[case_id]
     row_id = row_of(case_id)
     row = CHART.row(row_id)
-    session = reach(case.state, **case.context)
+    session = reach(case.state, case.settings, **case.context)
     assert session.state == row.source
     record = session.handle(case.event)
     assert record.row == row_id

@@ -188,6 +188,23 @@ def stop_ladder_escalation() -> Scenario:
                     events, 130, ("restarting", "acquiring", "probing", "resuming", "running", "exited"))
 
 
+def exhausted_at_start_reset_then_launch() -> Scenario:
+    """Every account hit its limit before the start: wait for the 5-hour reset, re-probe, start Codex."""
+    t = T0
+    reset = t + 150.0
+    events = [ev.SessionStarted(at=t),
+              ev.PoolExhausted(at=t + 0.01, soonest_reset_at=reset,
+                               reason="every account is leased, cooling down, or below its quota floor"),
+              ev.Tick(at=t + 60.01), ev.Tick(at=t + 120.01), ev.Tick(at=reset),
+              ev.AccountLeased(at=reset + 0.01, account=ALPHA),
+              ev.QuotaProbed(at=reset + 0.3, account=ALPHA, snapshot=snap(0, 20, reset + 0.3)),
+              ev.ChildReady(at=reset + 1.0), ev.SessionBound(at=reset + 1.1, session_id=SESSION),
+              ev.ChildExited(at=reset + 30, code=0)]
+    return Scenario("exhausted_at_start_reset_then_launch",
+                    "every account exhausted at start: count down to the soonest reset, re-probe, start Codex",
+                    events, 0, ("acquiring", "probing", "running", "exited"))
+
+
 def nothing_usable() -> Scenario:
     t = T0
     events = [ev.SessionStarted(at=t),
@@ -198,4 +215,5 @@ def nothing_usable() -> Scenario:
 
 SCENARIOS = [normal_session_and_quit, prewarm_rotate_resume_quit, usage_limit_reselect_resume,
              pool_exhausted_wait_resume, probe_failures_with_cooldowns, restart_budget_exhausted, thrash_guard,
-             interrupt_during_restarting, child_crash, stop_ladder_escalation, nothing_usable]
+             interrupt_during_restarting, child_crash, stop_ladder_escalation, exhausted_at_start_reset_then_launch,
+             nothing_usable]

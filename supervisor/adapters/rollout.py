@@ -22,12 +22,13 @@ import json
 import os
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
 from ..core.events import Event, QuotaObserved, TurnFinished, TurnStarted, UsageLimitHit
-from ..core.quota import QuotaSnapshot, QuotaWindow, epoch_seconds, finite_number
+from ..core.quota import (QuotaSnapshot, QuotaWindow, epoch_seconds, finite_number, plausible_reset,
+                          reset_named_by)
 from ..errors import RolloutError
 
 _READ_CHUNK = 1 << 20
@@ -304,7 +305,10 @@ class RolloutReader:
             self._turn_snapshot = None
             events.append(TurnStarted(at=now))
         elif payload_type == "task_complete" and is_usage_limit_error(payload.get("error")):
-            events.append(UsageLimitHit(at=now, resets_at=exhausted_reset(self._turn_snapshot)))
+            resets_at = usage_limit_reset(payload.get("error"), now)
+            if resets_at is None:
+                resets_at = exhausted_reset(self._turn_snapshot)
+            events.append(UsageLimitHit(at=now, resets_at=resets_at))
             self._turn_snapshot = None
         elif payload_type in ("task_complete", "turn_aborted"):
             self._turn_snapshot = None
@@ -350,6 +354,56 @@ def is_usage_limit_error(error: Any) -> bool:
     info = error.get("codex_error_info")
     # Serialised as a bare string in 0.169; a tagged object is accepted for newer variants.
     return info == "usage_limit_exceeded" or (isinstance(info, dict) and "usage_limit_exceeded" in info)
+
+
+# Codex's usage-limit message ends "... try again at 3:05 PM." (today, local time) or
+# "... try again at Dec 2nd, 2026 3:05 PM." (another day).
+_TRY_AGAIN_AT = re.compile(
+    r"try again at (?:(?P<month>[A-Za-z]{3}) (?P<day>\d{1,2})(?:st|nd|rd|th)?, (?P<year>\d{4}) )?"
+    r"(?P<hour>\d{1,2}):(?P<minute>\d{2}) ?(?P<half>[AaPp][Mm])\b", re.IGNORECASE)
+_MONTHS = {name: number for number, name in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}
+# The message shows whole minutes, cut down: the real reset lies within the minute after the one shown.
+_SHOWN_MINUTE_S = 60.0
+_MESSAGE_SCAN_CHARS = 4096
+
+
+def usage_limit_reset(error: Any, now: float, tz: tzinfo | None = None) -> float | None:
+    """When a usage-limit error says the limit ends: its own ``resets_at``/``resets_in_seconds`` (also
+    inside a tagged ``codex_error_info``), else the time in its message; None when it names none."""
+    if not isinstance(error, dict):
+        return None
+    info = error.get("codex_error_info")
+    for source in (error, info.get("usage_limit_exceeded") if isinstance(info, dict) else None):
+        named = reset_named_by(source, now)
+        if named is not None:
+            return named
+    message = error.get("message")
+    return reset_from_message(message, now, tz) if isinstance(message, str) else None
+
+
+def reset_from_message(message: str, now: float, tz: tzinfo | None = None) -> float | None:
+    """The moment in "try again at 3:05 PM" (local time, ``tz`` when given), or None."""
+    match = _TRY_AGAIN_AT.search(message[:_MESSAGE_SCAN_CHARS])
+    if match is None:
+        return None
+    hour, minute = int(match["hour"]), int(match["minute"])
+    if not (1 <= hour <= 12 and 0 <= minute <= 59):
+        return None
+    hour = hour % 12 + (12 if match["half"].lower() == "pm" else 0)
+    try:
+        today = datetime.fromtimestamp(now, tz).date()
+        if match["month"] is not None:
+            month = _MONTHS.get(match["month"].lower())
+            if month is None:
+                return None
+            day = today.replace(year=int(match["year"]), month=month, day=int(match["day"]))
+        else:
+            day = today
+        shown = datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz).timestamp()
+    except (ValueError, OverflowError, OSError):
+        return None
+    return plausible_reset(shown + _SHOWN_MINUTE_S, now)
 
 
 def exhausted_reset(snapshot: QuotaSnapshot | None) -> float | None:

@@ -2,7 +2,8 @@
 asks the real usage probe, which it builds on first use.
 
 Start-up is on the critical path (typing ``codex-fsm`` → Codex spawned): with a fresh snapshot in the
-pool no network request and no HTTP library import happen before the child starts.
+pool no network request and no HTTP library import happen before the child starts. "Fresh" means
+young (``fresh_for_s``) and taken after the last reset of its windows.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ class StoredFirstQuota:
     def request_probe(self, account: str) -> None:
         now = self._clock()
         snapshot = self._stored(account)
-        if snapshot is not None and now - snapshot.observed_at <= self._fresh_for_s:
+        # A snapshot from before a reset (a usage limit that has since ended) says nothing now: probe.
+        if snapshot is not None and snapshot.current_at(now, self._fresh_for_s):
             self._answers.append(ev.QuotaProbed(at=now, account=account, snapshot=snapshot))
             os.write(self._wake_w, b"!")
             return

@@ -6,7 +6,8 @@ Only candidate accounts are probed; the running account's figures come from its 
 
 Outcomes, as core events:
 - 200 with a usage payload -> QuotaProbed (windows classified by their length, not their slot);
-- 429 usage limit -> QuotaProbed with ``limit_reached`` and the reset time: exhausted, not unavailable;
+- 429 usage limit -> QuotaProbed with ``limit_reached`` and the reset time (``error.resets_at``, else
+  ``error.resets_in_seconds``, else Retry-After): exhausted, not unavailable;
 - 401 -> the injected refresh is called once and the request retried; still refused -> ProbeFailed "auth";
 - 5xx, other 429s, timeouts, redirects, HTML pages -> ProbeFailed "unavailable" (Retry-After honoured);
 - a JSON body of the wrong shape -> ProbeFailed "malformed".
@@ -30,7 +31,7 @@ from typing import Any, Callable, Generic, Hashable, Mapping, Protocol, TypeVar
 import requests
 
 from ..core.events import Event, ProbeFailed, QuotaProbed
-from ..core.quota import QuotaSnapshot, QuotaWindow, epoch_seconds, finite_number
+from ..core.quota import QuotaSnapshot, QuotaWindow, epoch_seconds, finite_number, reset_named_by
 from ..errors import CodexFsmError
 
 USAGE_PATH = "/wham/usage"
@@ -256,7 +257,7 @@ class UsageClient:
             or bool(headers.get("x-codex-rate-limit-reached-type"))
         if not usage_limit:
             return self._failed(account, "unavailable", parse_retry_after(headers.get("Retry-After")))
-        resets_at = epoch_seconds(error.get("resets_at")) if isinstance(error, dict) else None
+        resets_at = reset_named_by(error, now)
         if resets_at is None:
             retry_after = parse_retry_after(headers.get("Retry-After"))
             resets_at = now + retry_after if retry_after is not None else None
@@ -332,7 +333,7 @@ class UsageProbe:
                 return
             now = self._clock()
             cached = self._cache.get(account, now)
-            if cached is not None:
+            if cached is not None and not cached.reset_since_observed(now):
                 self._deliver(QuotaProbed(at=now, account=account, snapshot=cached))
                 return
             self._in_flight.add(account)

@@ -35,6 +35,16 @@ class ProbeQuota(Command):
 
 
 @dataclass(frozen=True, slots=True)
+class ProbeUnknownAccounts(Command):
+    """Probe, in the background, up to ``limit`` accounts the pool has never had a snapshot of
+    (not ``exclude``); each answer comes back as quota_probed / probe_failed for that account."""
+
+    name: ClassVar[str] = "ProbeUnknownAccounts"
+    limit: int = 0
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ReleaseAccount(Command):
     name: ClassVar[str] = "ReleaseAccount"
     account: str = ""
@@ -121,7 +131,7 @@ class Exit(Command):
 
 
 COMMAND_TYPES: tuple[type[Command], ...] = (
-    LeaseCandidate, ProbeQuota, ReleaseAccount, CoolDown, RecordQuota, SpawnChild, StopChild,
+    LeaseCandidate, ProbeQuota, ProbeUnknownAccounts, ReleaseAccount, CoolDown, RecordQuota, SpawnChild, StopChild,
     RestoreTerminal, RetypeDraft, ResubmitPrompt, Notify, Exit,
 )
 COMMANDS_BY_NAME: dict[str, type[Command]] = {cls.name: cls for cls in COMMAND_TYPES}

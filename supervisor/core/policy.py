@@ -16,7 +16,8 @@ from typing import Callable
 from . import commands as cmd
 from . import events as ev
 from .context import SessionContext
-from .quota import Pressure, QuotaSnapshot, has_headroom, pressure
+from .quota import (MAX_RESET_AHEAD_S, Pressure, QuotaSnapshot, blocked_until, has_headroom, plausible_reset,
+                    pressure)
 
 Guard = Callable[[SessionContext, ev.Event], bool]
 Action = Callable[[SessionContext, ev.Event], list]
@@ -94,14 +95,17 @@ def _last_input(ctx: SessionContext, event: ev.Event) -> float | None:
 
 def _cooldown_until(ctx: SessionContext, snapshot: QuotaSnapshot | None, account: str | None,
                     now: float, resets_at: float | None = None) -> float:
-    """Bench an exhausted account until its blocking window resets; never for ~0 s (§9 item 20)."""
-    candidates = [r for r in (resets_at,) if r is not None and r > now]
-    if snapshot is not None:
-        blocking = snapshot.blocking_reset(now, _thresholds(ctx, account))
-        if blocking is not None:
-            candidates.append(blocking)
-    if candidates:
-        return max(candidates)
+    """Bench an exhausted account until it is usable again; never for ~0 s.
+
+    The reset the usage-limit error named and the snapshot's own block (``quota.blocked_until``,
+    the same moment ranking waits for) both count; the later one wins, since both must have passed.
+    Only without either does the unknown-reset default apply.
+    """
+    known = [moment for moment in (plausible_reset(resets_at, now),
+                                   blocked_until(snapshot, _thresholds(ctx, account)))
+             if moment is not None and now < moment <= now + MAX_RESET_AHEAD_S]
+    if known:
+        return max(known)
     return now + ctx.settings.unknown_reset_cooldown_s
 
 
@@ -134,6 +138,14 @@ def candidate_has_headroom(ctx: SessionContext, event: ev.Event) -> bool:
     assert isinstance(event, ev.QuotaProbed)
     return event.account == ctx.candidate and has_headroom(
         event.snapshot, _thresholds(ctx, event.account), event.at)
+
+
+@guard
+def probe_of_bystander(ctx: SessionContext, event: ev.Event) -> bool:
+    """A probe answer about an account this session is not choosing: a background probe, or an
+    answer that arrives after its candidate was dropped. It informs the pool, it decides nothing."""
+    assert isinstance(event, (ev.QuotaProbed, ev.ProbeFailed))
+    return event.account != ctx.candidate
 
 
 @guard
@@ -295,6 +307,15 @@ def adopt_candidate(ctx: SessionContext, event: ev.Event) -> list:
     ctx.last_snapshot = event.snapshot
     ctx.wait_started_at = ctx.wait_until = ctx.next_countdown_at = None
     return []
+
+
+@action
+def probe_unknown_accounts(ctx: SessionContext, event: ev.Event) -> list:
+    """Learn never-probed accounts' headroom while the child runs, bounded by the settings."""
+    if ctx.settings.background_probes <= 0:
+        return []
+    return [cmd.ProbeUnknownAccounts(limit=ctx.settings.background_probes,
+                                     exclude=tuple(a for a in (ctx.account,) if a))]
 
 
 @action

@@ -1,7 +1,7 @@
 """Quota figures and the pure pressure policy.
 
 Windows are classified by their length, never by their slot: Codex calls them "primary" and
-"secondary", but which one is the 5-hour window is a property of its duration (reference §9 item 21).
+"secondary", but which one is the 5-hour window is a property of its duration.
 Times are unix epoch seconds and always come from the caller.
 """
 
@@ -19,6 +19,8 @@ _CLASSIFY_TOLERANCE = 0.25
 
 # Epoch values at or above this are milliseconds (year 5138 in seconds), normalised to seconds.
 _MILLISECONDS_FLOOR = 1e11
+# The last second a calendar (datetime, time.localtime) can show: anything later is a broken value.
+_LATEST_EPOCH_S = 253402300799.0
 
 
 def finite_number(value: object) -> float | None:
@@ -34,7 +36,39 @@ def epoch_seconds(value: object) -> float | None:
     number = finite_number(value)
     if number is None or number <= 0:
         return None
-    return number / 1000.0 if number >= _MILLISECONDS_FLOOR else number
+    seconds = number / 1000.0 if number >= _MILLISECONDS_FLOOR else number
+    return seconds if seconds <= _LATEST_EPOCH_S else None
+
+
+# No usage window is longer than a week: a reset further ahead than this is a broken value, not a plan.
+MAX_RESET_AHEAD_S = 31 * 24 * 3600.0
+
+
+def plausible_reset(value: object, now: float) -> float | None:
+    """A reset moment still ahead of ``now`` and within MAX_RESET_AHEAD_S; None for anything else
+    (a past time, NaN, a string, a year-3000 value)."""
+    moment = epoch_seconds(value)
+    if moment is None or not now < moment <= now + MAX_RESET_AHEAD_S:
+        return None
+    return moment
+
+
+def reset_named_by(error: object, now: float) -> float | None:
+    """The reset a usage-limit error names: ``resets_at`` (epoch) or else ``resets_in_seconds``.
+
+    Both Codex's 429 body (``error.resets_at``, ``error.resets_in_seconds``) and anything shaped like it
+    are read; a value that is not a plausible future moment (negative, NaN, a string, centuries away)
+    is ignored, never raised on.
+    """
+    if not isinstance(error, dict):
+        return None
+    at = plausible_reset(error.get("resets_at"), now)
+    if at is not None:
+        return at
+    seconds = finite_number(error.get("resets_in_seconds"))
+    if seconds is None or not 0 < seconds <= MAX_RESET_AHEAD_S:
+        return None
+    return plausible_reset(now + seconds, now)
 
 
 class WindowKind(str, enum.Enum):
@@ -66,8 +100,8 @@ class QuotaWindow:
             raise ValueError(f"used_percent must be a number, got {self.used_percent!r}")
         # Out-of-range figures from odd headers are clamped, not trusted.
         object.__setattr__(self, "used_percent", min(100.0, max(0.0, float(self.used_percent))))
-        if self.resets_at is not None and (math.isnan(self.resets_at) or math.isinf(self.resets_at)):
-            object.__setattr__(self, "resets_at", None)
+        if self.resets_at is not None and epoch_seconds(self.resets_at) != self.resets_at:
+            object.__setattr__(self, "resets_at", None)  # NaN, infinite, negative or past any calendar
 
     @property
     def kind(self) -> WindowKind:
@@ -101,25 +135,17 @@ class QuotaSnapshot:
         w = self.window(kind)
         return None if w is None else w.remaining_at(now)
 
-    def exhausted_at(self, now: float) -> bool:
-        if self.limit_reached and (self.soonest_reset_after(now) is not None or not self.windows):
-            return True
-        return any(w.remaining_at(now) <= 0.0 for w in self.windows)
-
-    def soonest_reset_after(self, now: float) -> float | None:
-        resets = [w.resets_at for w in self.windows if w.resets_at is not None and w.resets_at > now]
+    def soonest_reset_after(self, moment: float) -> float | None:
+        resets = [w.resets_at for w in self.windows if w.resets_at is not None and w.resets_at > moment]
         return min(resets) if resets else None
 
-    def blocking_reset(self, now: float, floors: "Thresholds") -> float | None:
-        """When the window that blocks use resets (the weekly one if that is the blocker)."""
-        blockers = [
-            w for w in self.windows
-            if w.resets_at is not None and w.resets_at > now
-            and w.remaining_at(now) <= floors.rotate_for(w.kind)
-        ]
-        if not blockers:
-            return None
-        return max(w.resets_at for w in blockers if w.resets_at is not None)
+    def reset_since_observed(self, now: float) -> bool:
+        """A window reset between the observation and ``now``: the figures no longer describe the account."""
+        return any(w.resets_at is not None and self.observed_at < w.resets_at <= now for w in self.windows)
+
+    def current_at(self, now: float, max_age_s: float) -> bool:
+        """Young enough to stand in for a probe, and no reset since it was taken."""
+        return 0.0 <= now - self.observed_at <= max_age_s and not self.reset_since_observed(now)
 
 
 class Pressure(str, enum.Enum):
@@ -152,24 +178,60 @@ class Thresholds:
         return 0.0
 
 
+# The end of a block that no reset time bounds: "blocked, nobody said until when".
+UNKNOWN_END = math.inf
+
+
+def _at_floor(window: QuotaWindow, thresholds: Thresholds) -> bool:
+    remaining = 100.0 - window.used_percent
+    return remaining <= thresholds.rotate_for(window.kind) or remaining <= 0.0
+
+
+def blocked_until(snapshot: QuotaSnapshot | None, thresholds: Thresholds) -> float | None:
+    """Until when ``snapshot`` proves its account unusable: None when it does not block at all.
+
+    This one function decides both "usable at t" (``blocked_until(...) <= t``) and "when does it
+    become usable", so a wait can never name a moment at which the account is still refused.
+    - Windows at or below their rotate floor block until the latest of their resets (all must clear);
+      one of them without a reset time blocks with no known end (``UNKNOWN_END``).
+    - ``limit_reached`` with no window at its floor ("blocked now", not until when) blocks until the
+      soonest reset after the observation: after that moment the snapshot proves nothing.
+    - ``limit_reached`` with no reset after the observation blocks with no known end.
+    The result does not depend on the time it is asked at; it is a fixed moment of the snapshot.
+    """
+    if snapshot is None:
+        return None
+    blockers = [w for w in snapshot.windows if _at_floor(w, thresholds)]
+    if blockers:
+        if any(w.resets_at is None for w in blockers):
+            return UNKNOWN_END
+        return max(w.resets_at for w in blockers if w.resets_at is not None)
+    if snapshot.limit_reached:
+        soonest = snapshot.soonest_reset_after(snapshot.observed_at)
+        return UNKNOWN_END if soonest is None else soonest
+    return None
+
+
+def blocks_at(snapshot: QuotaSnapshot | None, thresholds: Thresholds, now: float) -> bool:
+    until = blocked_until(snapshot, thresholds)
+    return until is not None and until > now
+
+
 def pressure(snapshot: QuotaSnapshot | None, thresholds: Thresholds, now: float) -> Pressure:
     """How close an account is to its limit: rotate, prewarm a successor, or nothing."""
     if snapshot is None:
         return Pressure.NONE
-    if snapshot.exhausted_at(now):
+    if blocks_at(snapshot, thresholds, now):
         return Pressure.ROTATE
     result = Pressure.NONE
     for w in snapshot.windows:
-        remaining = w.remaining_at(now)
-        if remaining <= thresholds.rotate_for(w.kind) or remaining <= 0.0:
-            return Pressure.ROTATE
-        if remaining <= thresholds.prewarm_for(w.kind):
+        if w.remaining_at(now) <= thresholds.prewarm_for(w.kind):
             result = Pressure.PREWARM
     return result
 
 
 def has_headroom(snapshot: QuotaSnapshot | None, thresholds: Thresholds, now: float) -> bool:
-    """Usable now: above the rotate floor on every window (a reset window counts as fresh)."""
+    """Usable now: no window at its rotate floor and no usage limit in force (a passed reset counts as fresh)."""
     if snapshot is None:
         return False
-    return pressure(snapshot, thresholds, now) is not Pressure.ROTATE
+    return not blocks_at(snapshot, thresholds, now)

@@ -2,12 +2,17 @@
 
 The pool adapter builds one ``CandidateView`` per account under its lock and asks this module for
 the order; it never decides by itself. Rules (issue: quota policy):
-- eligible: enabled, not leased to a live process, not excluded, not cooling down, and not known to
-  be below its rotate floor (a window whose reset has passed counts as fresh);
-- a long cooldown set a while ago is re-checked by a probe instead of benching the account for days
-  on stale data;
-- order: the user's explicit order first when any is given (drain-first), else most headroom, ties
-  broken by the soonest weekly reset (use-it-or-lose-it), then by account id for determinism.
+- eligible: enabled, not leased to a live process, not excluded, not cooling down, and not blocked by
+  its quota snapshot (``quota.blocked_until``; a window whose reset has passed counts as fresh);
+- a long cooldown set a while ago, or a block with no known end observed a while ago, is re-checked
+  by a probe instead of benching the account for days on stale data;
+- order: the user's explicit order first when any is given (drain-first); then accounts whose
+  headroom is known from a recent snapshot before never-probed ones (a stranger costs a probe on
+  the start path and spreads use thinly over the pool); then most headroom, ties broken by the
+  soonest weekly reset (use-it-or-lose-it), then by account id for determinism.
+
+``available_from`` is the one place that says from when an account is eligible: ``eligible`` and
+``soonest_availability`` (the pool wait's target) both read it, so they cannot disagree.
 """
 
 from __future__ import annotations
@@ -15,10 +20,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 
-from .quota import QuotaSnapshot, Thresholds, WindowKind, has_headroom
+from .quota import UNKNOWN_END, QuotaSnapshot, Thresholds, WindowKind, blocked_until
 
 # A cooldown longer than this, recorded at least this long ago, is re-checked by a probe.
 STALE_COOLDOWN_RECHECK_S = 3600.0
+# A snapshot younger than this makes its account "known" and ranks it ahead of never-probed ones.
+KNOWN_SNAPSHOT_FOR_S = 86400.0
+_NEVER_BARRED = float("-inf")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,25 +40,38 @@ class CandidateView:
     order: int | None = None
 
 
-def _cooling(view: CandidateView, now: float, recheck_s: float) -> bool:
-    if view.cooldown_until is None or view.cooldown_until <= now:
-        return False
-    stale = (view.cooldown_set_at is not None and now - view.cooldown_set_at >= recheck_s
-             and view.cooldown_until - now > recheck_s)
-    return not stale
+def _cooldown_end(view: CandidateView, recheck_s: float) -> float:
+    """When the cooldown stops barring the account; a long one is cut short for a re-check probe."""
+    if view.cooldown_until is None:
+        return _NEVER_BARRED
+    if view.cooldown_set_at is not None and view.cooldown_until - view.cooldown_set_at > 2 * recheck_s:
+        return view.cooldown_set_at + recheck_s
+    return view.cooldown_until
 
 
-def _stale_without_reset(snapshot: QuotaSnapshot, now: float, recheck_s: float) -> bool:
-    """An old snapshot with no reset still ahead would bench its account forever: re-check it by a probe."""
-    return now - snapshot.observed_at >= recheck_s and snapshot.soonest_reset_after(now) is None
+def _snapshot_end(snapshot: QuotaSnapshot | None, thresholds: Thresholds, recheck_s: float) -> float:
+    """When the snapshot stops barring the account; a block with no known end is re-checked later."""
+    until = blocked_until(snapshot, thresholds)
+    if until is None:
+        return _NEVER_BARRED
+    if until == UNKNOWN_END:
+        assert snapshot is not None
+        return snapshot.observed_at + recheck_s
+    return until
+
+
+def available_from(view: CandidateView, thresholds: Thresholds,
+                   recheck_s: float = STALE_COOLDOWN_RECHECK_S) -> float | None:
+    """The moment from which ``view`` is eligible (-inf: already); None while it is disabled or leased."""
+    if not view.enabled or view.leased:
+        return None
+    return max(_cooldown_end(view, recheck_s), _snapshot_end(view.snapshot, thresholds, recheck_s))
 
 
 def eligible(view: CandidateView, now: float, thresholds: Thresholds,
              recheck_s: float = STALE_COOLDOWN_RECHECK_S) -> bool:
-    if not view.enabled or view.leased or _cooling(view, now, recheck_s):
-        return False
-    return (view.snapshot is None or has_headroom(view.snapshot, thresholds, now)
-            or _stale_without_reset(view.snapshot, now, recheck_s))
+    moment = available_from(view, thresholds, recheck_s)
+    return moment is not None and moment <= now
 
 
 def headroom(view: CandidateView, now: float) -> float:
@@ -58,6 +79,12 @@ def headroom(view: CandidateView, now: float) -> float:
     if view.snapshot is None or not view.snapshot.windows:
         return 100.0
     return min(w.remaining_at(now) for w in view.snapshot.windows)
+
+
+def known(view: CandidateView, now: float, known_for_s: float = KNOWN_SNAPSHOT_FOR_S) -> bool:
+    """Its figures come from a snapshot recent enough to rank on."""
+    snapshot = view.snapshot
+    return snapshot is not None and bool(snapshot.windows) and 0.0 <= now - snapshot.observed_at <= known_for_s
 
 
 def _weekly_reset(view: CandidateView, now: float) -> float:
@@ -72,14 +99,15 @@ def _weekly_reset(view: CandidateView, now: float) -> float:
 def rank_candidates(views: Iterable[CandidateView], now: float,
                     thresholds_for: Callable[[str], Thresholds],
                     exclude: Sequence[str] = (),
-                    recheck_s: float = STALE_COOLDOWN_RECHECK_S) -> list[str]:
+                    recheck_s: float = STALE_COOLDOWN_RECHECK_S,
+                    known_for_s: float = KNOWN_SNAPSHOT_FOR_S) -> list[str]:
     """Eligible accounts, best first."""
     pool = [v for v in views if v.account not in exclude
             and eligible(v, now, thresholds_for(v.account), recheck_s)]
     explicit = any(v.order is not None for v in pool)
 
     def key(v: CandidateView):
-        base = (-headroom(v, now), _weekly_reset(v, now), v.account)
+        base = (not known(v, now, known_for_s), -headroom(v, now), _weekly_reset(v, now), v.account)
         if explicit:
             return (v.order is None, v.order if v.order is not None else 0) + base
         return base
@@ -87,25 +115,24 @@ def rank_candidates(views: Iterable[CandidateView], now: float,
     return [v.account for v in sorted(pool, key=key)]
 
 
+def never_probed(views: Iterable[CandidateView], now: float, limit: int,
+                 thresholds_for: Callable[[str], Thresholds],
+                 exclude: Sequence[str] = (),
+                 recheck_s: float = STALE_COOLDOWN_RECHECK_S) -> list[str]:
+    """Up to ``limit`` eligible accounts with no snapshot at all, in the ranking's order."""
+    strangers = [v for v in views if v.snapshot is None]
+    return rank_candidates(strangers, now, thresholds_for, exclude, recheck_s)[:max(0, limit)]
+
+
 def soonest_availability(views: Iterable[CandidateView], now: float,
                          thresholds_for: Callable[[str], Thresholds],
-                         exclude: Sequence[str] = ()) -> float | None:
-    """When the first currently unusable, enabled account becomes usable again.
+                         exclude: Sequence[str] = (),
+                         recheck_s: float = STALE_COOLDOWN_RECHECK_S) -> float | None:
+    """When the first enabled, unleased account becomes eligible (``now`` if one already is).
 
-    None means no enabled account exists (nothing can ever be used without the user's help).
-    A leased account has no known end, so it does not count.
+    None means no such account exists (nothing can ever be used without the user's help, or only
+    leased ones, whose end nobody knows). When no account is eligible now, the moment lies in the future.
     """
-    moments: list[float] = []
-    for v in views:
-        if not v.enabled or v.account in exclude or v.leased:
-            continue
-        if v.cooldown_until is not None and v.cooldown_until > now:
-            moments.append(v.cooldown_until)
-            continue
-        if v.snapshot is not None:
-            blocking = v.snapshot.blocking_reset(now, thresholds_for(v.account))
-            if blocking is not None:
-                moments.append(blocking)
-                continue
-        moments.append(now)
-    return min(moments) if moments else None
+    moments = [m for v in views if v.account not in exclude
+               for m in (available_from(v, thresholds_for(v.account), recheck_s),) if m is not None]
+    return max(now, min(moments)) if moments else None

@@ -39,6 +39,9 @@ class SessionSettings:
     prewarm_retry_s: float = 300.0
     # A resumed child that never signals readiness is treated as ready after this long.
     resume_ready_timeout_s: float = 15.0
+    # After a launch, learn the headroom of at most this many never-probed accounts in the background
+    # (off the start path), so later starts choose a known account and need no probe.
+    background_probes: int = 2
     # Re-submit the prompt a usage-limit error interrupted, once, after resuming.
     resubmit_interrupted_prompt: bool = True
 

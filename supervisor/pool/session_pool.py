@@ -13,7 +13,7 @@ from typing import Callable, Mapping, Sequence
 
 from ..core.events import AccountLeased, Event, LeaseLost, PoolExhausted
 from ..core.quota import QuotaSnapshot, Thresholds
-from ..core.ranking import CandidateView, rank_candidates, soonest_availability
+from ..core.ranking import CandidateView, never_probed, rank_candidates, soonest_availability
 from .homes import AccountHomes
 from .leases import (CHILD_PURPOSE, DEFAULT_LEASE_TTL_S, SESSION_PURPOSE, OwnerCheck, ProcessIdentity,
                      current_process, grant, held_by, owner_alive)
@@ -55,6 +55,12 @@ class SessionPool:
                 record.last_used = now
             self._held[record.id] = lease.generation
             return AccountLeased(at=now, account=record.id)
+
+    def never_probed(self, limit: int, exclude: tuple[str, ...], now: float) -> list[str]:
+        pool = self._store.load()
+        views = [self._view(record) for record in pool.accounts]
+        unusable = tuple(exclude) + tuple(r.id for r in pool.accounts if not self._homes.exists(r.id))
+        return never_probed(views, now, limit, self._thresholds_for, unusable)
 
     def release(self, account: str, now: float) -> None:
         generation = self._held.pop(account, None)

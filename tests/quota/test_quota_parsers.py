@@ -21,7 +21,7 @@ from supervisor.adapters.usage_probe import (
     snapshot_from_headers,
 )
 from supervisor.core.events import QuotaObserved, TurnFinished, TurnStarted, UsageLimitHit
-from supervisor.core.quota import QuotaSnapshot, WindowKind
+from supervisor.core.quota import QuotaSnapshot, Thresholds, WindowKind, blocks_at
 
 from . import fakes
 
@@ -70,7 +70,7 @@ def test_a_window_reset_in_the_past_counts_as_fresh() -> None:
     snapshot = snapshot_from_rate_limits(
         {"primary": {"used_percent": 100.0, "window_minutes": 300, "resets_at": NOW - 1}}, NOW)
     assert snapshot.remaining(WindowKind.FIVE_HOUR, NOW) == 100.0
-    assert not snapshot.exhausted_at(NOW)
+    assert not blocks_at(snapshot, Thresholds(), NOW)
 
 
 def test_negative_and_huge_percentages_are_clamped() -> None:
@@ -194,7 +194,7 @@ def test_no_rate_limit_means_nothing_known_but_a_missing_field_is_malformed() ->
 def test_limit_reached_without_reset_is_exhausted_until_probed_again() -> None:
     snapshot = parse_usage_payload({"rate_limit": {"limit_reached": True, "primary_window": {
         "used_percent": 80, "limit_window_seconds": 18000}}}, NOW)
-    assert snapshot.limit_reached and snapshot.exhausted_at(NOW)
+    assert snapshot.limit_reached and blocks_at(snapshot, Thresholds(), NOW)
 
 
 # -- headers ---------------------------------------------------------------------------------------
@@ -231,10 +231,10 @@ def test_retry_after_is_bounded_or_none(value) -> None:
 
 def test_an_exhausted_snapshot_blocks_until_the_named_reset() -> None:
     snapshot = exhausted_snapshot([], NOW + 300, NOW)
-    assert snapshot.exhausted_at(NOW) and snapshot.soonest_reset_after(NOW) == NOW + 300
-    assert not snapshot.exhausted_at(NOW + 301)
+    assert blocks_at(snapshot, Thresholds(), NOW) and snapshot.soonest_reset_after(NOW) == NOW + 300
+    assert not blocks_at(snapshot, Thresholds(), NOW + 301)
 
 
 def test_an_exhausted_snapshot_with_a_past_reset_stays_exhausted() -> None:
     snapshot = exhausted_snapshot([], NOW - 5, NOW)
-    assert snapshot.windows == () and snapshot.exhausted_at(NOW)
+    assert snapshot.windows == () and blocks_at(snapshot, Thresholds(), NOW)

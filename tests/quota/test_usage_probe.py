@@ -11,7 +11,7 @@ import requests
 
 from supervisor.adapters.usage_probe import TtlLruCache, UsageClient, UsageProbe
 from supervisor.core.events import ProbeFailed, QuotaProbed
-from supervisor.core.quota import WindowKind
+from supervisor.core.quota import Thresholds, WindowKind, blocks_at
 from supervisor.errors import CredentialError
 
 from . import fakes
@@ -87,15 +87,15 @@ def test_429_usage_limit_is_exhausted_until_its_reset() -> None:
                                                         "x-codex-primary-window-minutes": "300"}, body), clock=clock)
     event = client.probe(ACCOUNT)
     assert isinstance(event, QuotaProbed) and event.snapshot.limit_reached
-    assert event.snapshot.exhausted_at(clock.now)
+    assert blocks_at(event.snapshot, Thresholds(), clock.now)
     assert event.snapshot.soonest_reset_after(clock.now) == clock.now + 1800
-    assert not event.snapshot.exhausted_at(clock.now + 1801)
+    assert not blocks_at(event.snapshot, Thresholds(), clock.now + 1801)
 
 
 def test_429_usage_limit_without_a_reset_stays_exhausted() -> None:
     client, _, _, clock = client_for(lambda request: (429, {}, b'{"error":{"type":"usage_limit_reached"}}'))
     event = client.probe(ACCOUNT)
-    assert isinstance(event, QuotaProbed) and event.snapshot.exhausted_at(clock.now + 10**6)
+    assert isinstance(event, QuotaProbed) and blocks_at(event.snapshot, Thresholds(), clock.now + 10**6)
 
 
 def test_a_plain_429_is_unavailable_with_its_retry_after() -> None:
@@ -301,3 +301,23 @@ def test_the_probe_section_of_the_config_configures_the_probe(tmp_path) -> None:
     assert isinstance(event, QuotaProbed)
     assert adapter.requests[0].url == BASE_URL + "/wham/usage"
     assert adapter.timeouts == [(5.0, 3.0)] and adapter.verify == [str(bundle)]
+
+
+def test_a_cached_usage_limit_is_not_reused_after_its_reset() -> None:
+    """Regression: a cached "blocked until T" answer must not stand in for a probe once T has passed."""
+    clock = ManualClock()
+    body = json.dumps({"error": {"type": "usage_limit_reached", "resets_at": int(clock.now + 60)}}).encode()
+    probe, adapter = make_probe(lambda request: (429, {}, body), clock, cache_ttl_s=300)
+    try:
+        probe.request_probe(ACCOUNT)
+        wait_for_events(probe, 1)
+        clock.advance(30)
+        probe.request_probe(ACCOUNT)
+        wait_for_events(probe, 1)
+        assert len(adapter.requests) == 1  # still blocked: the cached answer holds
+        clock.advance(31)
+        probe.request_probe(ACCOUNT)
+        wait_for_events(probe, 1)
+        assert len(adapter.requests) == 2
+    finally:
+        probe.close()

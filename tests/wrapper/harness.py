@@ -59,6 +59,9 @@ class FakePool:
         self._journal.write("exhausted", purpose=purpose)
         return ev.PoolExhausted(at=now, soonest_reset_at=min(resets) if resets else None, reason="all benched")
 
+    def never_probed(self, limit: int, exclude: tuple[str, ...], now: float) -> list[str]:
+        return []
+
     def release(self, account: str, now: float) -> None:
         self._leased.discard(account)
         self._journal.write("release", account=account)

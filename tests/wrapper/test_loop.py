@@ -55,6 +55,7 @@ class OnePool:
     def lease_candidate(self, purpose, exclude, now):
         return ev.AccountLeased(at=now, account="acct-a")
 
+    def never_probed(self, limit, exclude, now): return []
     def release(self, account, now): pass
     def cool_down(self, account, until, reason, now): pass
     def record_quota(self, account, snapshot: QuotaSnapshot, now): pass

@@ -49,6 +49,7 @@ class StaticPool:
 
         return ev.AccountLeased(at=now, account="bench")
 
+    def never_probed(self, limit, exclude, now): return []
     def release(self, account, now): pass
     def cool_down(self, account, until, reason, now): pass
     def record_quota(self, account, snapshot, now): pass
