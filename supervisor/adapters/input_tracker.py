@@ -82,13 +82,17 @@ class InputTracker:
         return match.end()
 
     def _kitty_key(self, params: bytes) -> None:
-        """A key in the kitty keyboard protocol (Codex turns it on): ``code[;mods]u``."""
+        """A key in the kitty keyboard protocol (Codex turns it on): ``code[;mods[:event]]u``."""
         fields = params.split(b";")
         try:
             code = int(fields[0].split(b":")[0])
-            mods = int(fields[1].split(b":")[0]) - 1 if len(fields) > 1 and fields[1] else 0
+            modifiers = fields[1].split(b":") if len(fields) > 1 and fields[1] else [b"1"]
+            mods = int(modifiers[0]) - 1
+            event = int(modifiers[1]) if len(modifiers) > 1 else 1
         except ValueError:
             self._draft_known = False
+            return
+        if event == 3:  # a key released (Codex asks for event types): the press already counted
             return
         if mods == 0 and code < 128:
             self._key(code)

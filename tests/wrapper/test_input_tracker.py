@@ -74,3 +74,11 @@ def test_keys_typed_after_the_stop_still_extend_the_draft():
     tracker.remember_draft()
     tracker.note(b" typed", 5.0)  # typed while no child runs
     assert tracker.take_draft() == b"half typed"
+
+
+def test_kitty_key_releases_do_not_count_twice():
+    # Codex pushes kitty flags 7 (with event types): Ctrl-C and Shift-Enter come with their release.
+    assert _typed(b"ab\x1b[13;2u\x1b[13;2:3uc").take_draft() == b"ab\nc"
+    tracker = _typed(b"x\x1b[99;5u\x1b[99;5:3u")
+    assert tracker.take_draft() == b""
+    assert tracker.note(b"\x1b[99;5:3u", 3.0) is None  # a release alone is no quit
