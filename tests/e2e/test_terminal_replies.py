@@ -85,7 +85,7 @@ def test_a_half_typed_draft_survives_a_rotation_and_the_terminal_replies_are_not
     [log] = world.transition_logs()
     replay_file(log, load_default_chart())  # this checkout's chart, as the run used it
     records = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
-    [stop] = [r for r in records if r.get("kind") == "transition" and r["dest"] == "restarting"]
+    [stop] = [r for r in records if r.get("kind") == "transition" and r["dest"] == "restarting" != r["source"]]
     event = stop["event"]
     assert isinstance(event, dict)
     typed_at = event.get("last_input_at")
