@@ -75,3 +75,29 @@ def test_terminal_replies_around_a_rotation_keep_the_draft_and_reach_the_child_t
     assert child.exitstatus == 0
     assert "restarting-child_exited->resuming" in rig.fired()
     assert not rig.rejected()
+
+
+def test_the_draft_is_taken_when_the_stop_begins_so_keys_into_the_leaving_codex_cannot_spoil_it(rig):
+    rig.touch("hang-on-sigint")  # the first Codex ignores Ctrl-C: the stop ladder waits, then SIGTERM
+    rig.touch("quota-acct-a", "97 5")
+    child = rig.start()
+    child.expect("Ask Codex")
+    submit(child, "one")
+    child.expect("ANSWER to one on acct-a")
+    child.send("half typed")
+    wait_for(lambda: "prewarming-tick->restarting" in rig.fired(), what="the stop began")
+    (rig.control / "hang-on-sigint").unlink()  # the resumed Codex quits on Ctrl-C again
+    child.send("\x1b[D")  # an arrow into the leaving Codex: the draft as typed is no longer known exactly
+    child.expect(r"resumed [0-9a-f-]{36} on acct-b")
+    child.expect("Ask Codex")
+    composer = rig.control / f"composer-{rig.spawns()[1]['pid']}"
+    wait_for(lambda: composer.exists() and composer.read_text() == "half typed",
+             what="the draft of the stop retyped into the resumed composer")
+    child.send("\x15")
+    quit_codex(child)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    steps = [c["step"] for r in rig.transitions() for c in r.get("commands", []) if c["type"] == "StopChild"]
+    assert steps == ["interrupt", "terminate"]
+    assert not rig.rejected()
