@@ -304,7 +304,7 @@ class SupervisorLoop:
         status = running.child.poll_exit()
         if status is None:
             return
-        self._drain_remaining_output(running)
+        self._drain_remaining_output(running, now)
         if running.binder.after_exit(running.tail, now) is not None:
             self._adopt_binding(running, now)
         if running.rollout is not None:
@@ -317,7 +317,7 @@ class SupervisorLoop:
         self._running = None
         self._queue.append(ev.ChildExited(at=now, code=status.code, signal=status.signal))
 
-    def _drain_remaining_output(self, running: _Running) -> None:
+    def _drain_remaining_output(self, running: _Running, now: float) -> None:
         """Copy what the dead child left in the pty before anything else is written."""
         while True:
             try:
@@ -327,6 +327,7 @@ class SupervisorLoop:
             if not data:
                 return
             terminal.write_all(self._stdout, data)
+            self._asked.saw_output(data, now)  # a query on the way out is answered after the child left
             running.tail = (running.tail + data)[-_TAIL_BYTES:]
 
     # -- commands ------------------------------------------------------------------------------

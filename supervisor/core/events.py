@@ -160,7 +160,9 @@ class Interrupted(Event):
 
 @dataclass(frozen=True, slots=True)
 class QuitKeyPressed(Event):
-    """The user pressed a quit key (``key``: ctrl-c, ctrl-d or q) while no child ran to receive it."""
+    """The user pressed a quit key (``key``: ctrl-c, ctrl-d or q) while no child ran to receive it.
+
+    Only which of the three keys it was: never anything else the user typed."""
 
     trigger: ClassVar[str] = "quit_key_pressed"
     key: str = "ctrl-c"
