@@ -26,8 +26,10 @@ from .adapters.osc import TurnSignals
 from .adapters.pty_child import SUBMIT_GAP_S
 from .adapters.rollout import RolloutReader
 from .adapters.status_file import StatusFile
+from .adapters.terminal_replies import AskedQueries, InputSplitter
 from .core import commands as cmd
 from .core import events as ev
+from .core.policy import STOP_LADDER
 from .core.records import RejectedRecord, TransitionRecord
 from .core.session import Session
 from .errors import ChildSpawnError, InvalidTransition, PoolError, RolloutError
@@ -90,6 +92,8 @@ class SupervisorLoop:
         self._stdin_open = True
         self._queue: deque[ev.Event] = deque()
         self._input = InputTracker()
+        self._asked = AskedQueries()
+        self._keyboard = InputSplitter(self._asked)
         self._signals = TurnSignals(lambda: self._input.last_input_at)
         self._running: _Running | None = None
         self._interrupted_prompt: bytes | None = None
@@ -218,6 +222,7 @@ class SupervisorLoop:
         data = running.child.read()
         if data:
             terminal.write_all(self._stdout, data)
+            self._asked.saw_output(data, now)
             self._at_line_start = data.endswith(b"\n")
             running.tail = data[-_TAIL_BYTES:] if len(data) >= _TAIL_BYTES else (running.tail + data)[-_TAIL_BYTES:]
             found = self._signals.feed(data, now)
@@ -240,10 +245,17 @@ class SupervisorLoop:
         if not data:
             self._stdin_open = False
             return
-        # Keys go to the child unchanged; typed while no child runs they become the draft.
-        self._input.note(data, now)
-        if self._running is not None:
-            self._running.child.write(data)
+        running = self._running
+        if running is not None:
+            # Keys and the terminal's replies to the child's queries go to it unchanged, in order.
+            running.child.write(data)
+        for part in self._keyboard.feed(data, now):
+            if part.is_reply:
+                continue  # not a keystroke: never the draft nor the idle clock; with no child, nobody asked
+            # Keys typed while no child runs become the draft; a quit key then is the user's to decide.
+            quit_key = self._input.note(part.data, part.at)
+            if quit_key is not None and running is None:
+                self._queue.append(ev.QuitKeyPressed(at=now, key=quit_key))
 
     def _run_watchers(self, now: float) -> None:
         running = self._running
@@ -293,7 +305,7 @@ class SupervisorLoop:
         status = running.child.poll_exit()
         if status is None:
             return
-        self._drain_remaining_output(running)
+        self._drain_remaining_output(running, now)
         if running.binder.after_exit(running.tail, now) is not None:
             self._adopt_binding(running, now)
         if running.rollout is not None:
@@ -306,7 +318,7 @@ class SupervisorLoop:
         self._running = None
         self._queue.append(ev.ChildExited(at=now, code=status.code, signal=status.signal))
 
-    def _drain_remaining_output(self, running: _Running) -> None:
+    def _drain_remaining_output(self, running: _Running, now: float) -> None:
         """Copy what the dead child left in the pty before anything else is written."""
         while True:
             try:
@@ -316,6 +328,7 @@ class SupervisorLoop:
             if not data:
                 return
             terminal.write_all(self._stdout, data)
+            self._asked.saw_output(data, now)  # a query on the way out is answered after the child left
             running.tail = (running.tail + data)[-_TAIL_BYTES:]
 
     # -- commands ------------------------------------------------------------------------------
@@ -380,6 +393,8 @@ class SupervisorLoop:
         running = self._running
         if running is None:
             return
+        if command.step == STOP_LADDER[0]:
+            self._input.remember_draft()  # what follows (keys into a leaving Codex) cannot spoil it
         now = self.ports.clock()
         running.child.stop(command.step, now)
 

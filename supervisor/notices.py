@@ -49,7 +49,7 @@ def render(notice: Notify, label_of: LabelLookup) -> str:
                 f"{reason}{_figures(notice)}")
     elif kind == "pool_wait":
         text = (f"every account is at its limit; waiting {p('seconds')} s for the soonest reset "
-                f"at {_when(p('reset_at'))}")
+                f"at {_when(p('reset_at'))} (Ctrl-C to quit)")
     elif kind == "gave_up":
         reset = p("reset_at")
         soonest = f"; the soonest reset is {_when(reset)}" if reset is not None else ""

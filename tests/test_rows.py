@@ -67,6 +67,13 @@ CASES: dict[str, Case] = {
     "acquiring-interrupted->exited": Case("acquiring", ev.Interrupted(at=T, signal=2), [cmd.Exit(status=130)]),
     "probing-interrupted->exited": Case("probing", ev.Interrupted(at=T, signal=1),
                                         [cmd.ReleaseAccount(account=ALPHA), cmd.Exit(status=129)]),
+    "acquiring-quit_key_pressed->exited": Case(
+        "acquiring", ev.QuitKeyPressed(at=T, key="ctrl-c"), [cmd.ReleaseAccount(account=BRAVO), cmd.Exit(status=130)],
+        {"successor": BRAVO}, check=lambda c: c.exit_status == 130 and c.successor is None),
+    "probing-quit_key_pressed->exited": Case("probing", ev.QuitKeyPressed(at=T, key="q"),
+                                             [cmd.ReleaseAccount(account=ALPHA), cmd.Exit(status=130)],
+                                             check=lambda c: c.candidate is None),
+    "resuming-quit_key_pressed->resuming": Case("resuming", ev.QuitKeyPressed(at=T, key="ctrl-d"), []),
     # probing
     "probing-quota_probed->resuming": Case(
         "probing", ev.QuotaProbed(at=T, account=ALPHA, snapshot=healthy(T)),

@@ -103,6 +103,20 @@ def pool_exhausted_wait_resume() -> Scenario:
                     events, 0, ("restarting", "acquiring", "probing", "resuming", "running", "exited"))
 
 
+def quit_while_waiting_for_the_pool() -> Scenario:
+    t = T0
+    reset = t + 31 + HOUR
+    events = _launch(t, used=50) + [
+        ev.TurnStarted(at=t + 30), ev.UsageLimitHit(at=t + 30.6, resets_at=t + 3 * HOUR),
+        ev.ChildExited(at=t + 31.0, code=0),
+        ev.PoolExhausted(at=t + 31.05, soonest_reset_at=reset, reason="every account is cooling down"),
+        ev.Tick(at=t + 91.05),
+        ev.QuitKeyPressed(at=t + 100.0, key="ctrl-c")]
+    return Scenario("quit_while_waiting_for_the_pool",
+                    "whole pool exhausted for an hour: the user presses Ctrl-C and leaves at once, status 130",
+                    events, 130, ("restarting", "acquiring", "exited"))
+
+
 def probe_failures_with_cooldowns() -> Scenario:
     t = T0
     events = [ev.SessionStarted(at=t),
@@ -214,6 +228,7 @@ def nothing_usable() -> Scenario:
 
 
 SCENARIOS = [normal_session_and_quit, prewarm_rotate_resume_quit, usage_limit_reselect_resume,
-             pool_exhausted_wait_resume, probe_failures_with_cooldowns, restart_budget_exhausted, thrash_guard,
-             interrupt_during_restarting, child_crash, stop_ladder_escalation, exhausted_at_start_reset_then_launch,
+             pool_exhausted_wait_resume, quit_while_waiting_for_the_pool, probe_failures_with_cooldowns,
+             restart_budget_exhausted, thrash_guard, interrupt_during_restarting, child_crash, stop_ladder_escalation,
+             exhausted_at_start_reset_then_launch,
              nothing_usable]

@@ -158,10 +158,20 @@ class Interrupted(Event):
     signal: int = 2
 
 
+@dataclass(frozen=True, slots=True)
+class QuitKeyPressed(Event):
+    """The user pressed a quit key (``key``: ctrl-c, ctrl-d or q) while no child ran to receive it.
+
+    Only which of the three keys it was: never anything else the user typed."""
+
+    trigger: ClassVar[str] = "quit_key_pressed"
+    key: str = "ctrl-c"
+
+
 EVENT_TYPES: tuple[type[Event], ...] = (
     SessionStarted, AccountLeased, PoolExhausted, QuotaProbed, ProbeFailed, SpawnFailed,
     SessionBound, ChildReady, TurnStarted, TurnFinished, QuotaObserved, UsageLimitHit,
-    ChildExited, LeaseLost, Tick, Interrupted,
+    ChildExited, LeaseLost, Tick, Interrupted, QuitKeyPressed,
 )
 EVENTS_BY_TRIGGER: dict[str, type[Event]] = {cls.trigger: cls for cls in EVENT_TYPES}
 TRIGGERS: tuple[str, ...] = tuple(sorted(EVENTS_BY_TRIGGER))

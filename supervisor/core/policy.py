@@ -28,6 +28,8 @@ ACTIONS: dict[str, Action] = {}
 DEADLINES: dict[str, Deadline] = {}
 
 STOP_LADDER: tuple[str, ...] = ("interrupt", "terminate", "kill")
+# A quit key pressed while no child runs ends codex-fsm as Ctrl-C's SIGINT would: 128 + 2.
+QUIT_KEY_STATUS = 130
 # Signals that mean "somebody asked this process to end" rather than "it crashed".
 _REQUESTED_SIGNALS = frozenset({1, 2, 15})  # SIGHUP, SIGINT, SIGTERM
 
@@ -375,6 +377,13 @@ def quit_on_interrupt(ctx: SessionContext, event: ev.Event) -> list:
     assert isinstance(event, ev.Interrupted)
     ctx.exit_status = 128 + event.signal
     return [*_release_held(ctx, including_account=False), cmd.Exit(status=ctx.exit_status)]
+
+
+@action
+def quit_on_key(ctx: SessionContext, event: ev.Event) -> list:
+    assert isinstance(event, ev.QuitKeyPressed)
+    ctx.exit_status = QUIT_KEY_STATUS
+    return [*_release_held(ctx, including_account=False), cmd.Exit(status=QUIT_KEY_STATUS)]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -16,7 +16,17 @@ from pathlib import Path
 import pexpect
 import pyte
 
-CURSOR_POSITION_QUERY = b"\x1b[6n"
+# The control sequences a terminal acts on beyond drawing: CSI (queries, modes, kitty keyboard flags) and OSC
+# colour queries. Anything longer than _QUERY_TAIL bytes is none of these.
+CONTROL = re.compile(rb"\x1b\[(?P<lead>[?>=<]?)(?P<params>[0-9;]*)(?P<dollar>\$?)(?P<final>[a-zA-Z])"
+                     rb"|\x1b\](?P<osc>1[0-2]|4;[0-9]+);\?(?P<st>\x07|\x1b\\)")
+_QUERY_TAIL = 32
+# What this terminal says it is, as xterm 390 with a dark background would.
+DEVICE_ATTRIBUTES = b"\x1b[?62;22c"
+SECONDARY_DEVICE_ATTRIBUTES = b"\x1b[>41;390;0c"
+VERSION = b"\x1bP>|xterm(390)\x1b\\"
+COLOURS = {"10": "c7c7/c7c7/c7c7", "11": "1e1e/1e1e/1e1e", "12": "ffff/ffff/ffff"}
+PALETTE_COLOUR = "8080/8080/8080"
 OSC_7501 = re.compile(rb"\x1b\]7501;state=([a-z]+)")
 
 
@@ -30,6 +40,11 @@ class Terminal:
         self.screen = pyte.Screen(cols, rows)
         self._stream = pyte.ByteStream(self.screen)
         self.raw = bytearray()
+        self.queries: list[bytes] = []  # every query the program sent, in order
+        self.replies = bytearray()  # everything this terminal answered
+        self._tail = b""  # the end of the output that may be a query cut by a read
+        self._modes: dict[tuple[bool, int], bool] = {}  # (DEC private?, mode) -> set
+        self._kitty_flags: list[int] = [0]
         self.exit_status: int | None = None
         self.started_at = time.monotonic()
         self.child = pexpect.spawn(argv[0], argv[1:], env=dict(env), cwd=str(cwd), dimensions=(rows, cols),
@@ -50,11 +65,76 @@ class Terminal:
         except pexpect.EOF:
             return False
         self.raw += data
-        # Codex asks where the cursor is; a real terminal answers, so answer from the screen model.
-        for _ in range(data.count(CURSOR_POSITION_QUERY)):
-            self.child.write(f"\x1b[{self.screen.cursor.y + 1};{self.screen.cursor.x + 1}R".encode())
-        self._stream.feed(data)
+        self._render(data)
         return True
+
+    def _render(self, data: bytes) -> None:
+        """Draw `data` and answer its queries as a real terminal does: each at the point it is read."""
+        buffer = self._tail + data
+        drawn = len(self._tail)
+        handled = 0
+        for match in CONTROL.finditer(buffer):
+            if match.end() <= drawn:
+                continue
+            self._stream.feed(buffer[drawn:match.end()])
+            drawn = handled = match.end()
+            self._act(match)
+        self._stream.feed(buffer[drawn:])
+        self._tail = buffer[max(handled, len(buffer) - _QUERY_TAIL):]
+
+    def _act(self, match: re.Match[bytes]) -> None:
+        if match.group("osc") is not None:
+            self.queries.append(match.group(0))
+            name = match.group("osc").decode()
+            colour = COLOURS.get(name, PALETTE_COLOUR)
+            self._reply(f"\x1b]{name};rgb:{colour}".encode() + match.group("st"))
+            return
+        lead, final, dollar = match.group("lead"), match.group("final"), match.group("dollar")
+        params = [int(p) for p in match.group("params").split(b";") if p]
+        if final in (b"h", b"l") and lead in (b"", b"?"):
+            for mode in params:
+                self._modes[(lead == b"?", mode)] = final == b"h"
+            return
+        if final == b"u" and lead in (b">", b"<", b"="):  # kitty keyboard: push, pop, set
+            if lead == b">":
+                self._kitty_flags.append(params[0] if params else 0)
+            elif lead == b"<":
+                for _ in range(params[0] if params else 1):
+                    if len(self._kitty_flags) > 1:
+                        self._kitty_flags.pop()
+            else:
+                self._kitty_flags[-1] = params[0] if params else 0
+            return
+        answer = self._answer(lead, params, dollar, final)
+        if answer is not None:
+            self.queries.append(match.group(0))
+            self._reply(answer)
+
+    def _answer(self, lead: bytes, params: list[int], dollar: bytes, final: bytes) -> bytes | None:
+        row, col = self.screen.cursor.y + 1, self.screen.cursor.x + 1
+        first = params[0] if params else 0
+        if final == b"n" and not lead and first == 6:
+            return f"\x1b[{row};{col}R".encode()
+        if final == b"n" and lead == b"?" and first == 6:
+            return f"\x1b[?{row};{col}R".encode()
+        if final == b"n" and not lead and first == 5:
+            return b"\x1b[0n"
+        if final == b"c" and not lead and first == 0:
+            return DEVICE_ATTRIBUTES
+        if final == b"c" and lead == b">" and first == 0:
+            return SECONDARY_DEVICE_ATTRIBUTES
+        if final == b"u" and lead == b"?":
+            return f"\x1b[?{self._kitty_flags[-1]}u".encode()
+        if final == b"q" and lead == b">" and first == 0:
+            return VERSION
+        if final == b"p" and dollar and lead in (b"", b"?") and params:
+            state = 1 if self._modes.get((lead == b"?", first)) else 2
+            return f"\x1b[{lead.decode()}{first};{state}$y".encode()
+        return None
+
+    def _reply(self, answer: bytes) -> None:
+        self.replies += answer
+        self.child.write(answer)
 
     def screen_text(self) -> str:
         return "\n".join(line.rstrip() for line in self.screen.display)

@@ -18,7 +18,10 @@ between launches). ``<account>`` is the basename of ``$CODEX_HOME``:
 * ``hold-turns``: a turn does not finish until ``release-turn`` exists (which it then deletes);
 * ``hang-on-sigint``: Ctrl-C does nothing; ``ignore-sigterm``: SIGTERM is ignored;
 * ``crash-after-turn``: the process kills itself with SIGSEGV after the next turn;
-* ``exit-code``: exit with this code on quit (or at once for a non-interactive subcommand).
+* ``exit-code``: exit with this code on quit (or at once for a non-interactive subcommand);
+* ``query-terminal``: like Codex, query the terminal (cursor position, device attributes, background
+  colour) at start-up, waiting up to 2 s for the cursor position before drawing the composer, and again
+  on exit. Replies are never composer text; each one received is logged to ``replies-<pid>``.
 
 It reports to the same folder: ``spawns.jsonl`` (argv, CODEX_HOME basename, pid, env keys),
 ``prompts.jsonl`` (each submitted prompt and account), ``composer-<pid>`` (current composer text).
@@ -29,6 +32,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
 import signal
 import sys
 import termios
@@ -167,6 +171,42 @@ def run_turn(session: Session, prompt: str) -> None:
         os.kill(os.getpid(), signal.SIGSEGV)
 
 
+TERMINAL_QUERIES = b"\x1b[6n\x1b[c\x1b]11;?\x1b\\"
+# What a terminal sends back: CSI replies (position, attributes, modes) and OSC/DCS strings.
+TERMINAL_REPLY = re.compile(rb"\x1b\[[?>]?[0-9;]*\$?[Rcuny]|\x1b[\]P][^\x07\x1b]*(?:\x07|\x1b\\)")
+
+
+def query_terminal() -> bool:
+    if not control("query-terminal").exists():
+        return False
+    out(TERMINAL_QUERIES)
+    return True
+
+
+def take_replies(data: bytes) -> bytes:
+    """Log and remove the terminal's replies; the rest is keys."""
+    found = TERMINAL_REPLY.findall(data)
+    if found:
+        with open(control(f"replies-{os.getpid()}"), "ab") as handle:
+            handle.write(b"".join(found))
+    return TERMINAL_REPLY.sub(b"", data)
+
+
+def wait_for_cursor_position() -> bytes:
+    """Read until the position reply (or 2 s); keys typed meanwhile are returned for the composer."""
+    keys = b""
+    deadline = time.time() + 2.0
+    pending = b""
+    while time.time() < deadline:
+        if not select.select([IN], [], [], max(0.0, deadline - time.time()))[0]:
+            break
+        pending += os.read(IN, 4096)
+        if re.search(rb"\x1b\[[0-9]+;[0-9]+R", pending):
+            break
+    keys += take_replies(pending)
+    return keys
+
+
 def show_size() -> None:
     size = os.get_terminal_size(IN)
     out(f"size {size.lines}x{size.columns}\r\n")
@@ -174,6 +214,7 @@ def show_size() -> None:
 
 def quit_cleanly(session: Session) -> None:
     out(osc("clear", app=False))
+    query_terminal()
     out(b"\x1b[?2004l\x1b[?25h\x1b[?1049l")
     out("Token usage: total=10 input=8 output=2\r\nTo continue this session, run:\r\n"
         f"  codex resume {session.id}\r\n")
@@ -201,6 +242,7 @@ def main() -> None:
             out(f"resumed {session.id} on {ACCOUNT}\r\n")
         show_size()
         signal.signal(signal.SIGWINCH, lambda *_: show_size())
+        early_keys = wait_for_cursor_position() if query_terminal() else b""
         out("\u203a Ask Codex to do anything\r\n")
         out(osc("idle"))
         composer = ""
@@ -213,6 +255,8 @@ def main() -> None:
                 continue
             if not data:
                 return
+            data = early_keys + take_replies(data)
+            early_keys = b""
             text = re.sub(r"\x1b\[20[01]~", "", data.decode("utf-8", "replace"))
             for char in text:
                 if char == "\x03":

@@ -47,3 +47,38 @@ def test_cursor_movement_makes_the_draft_unknown_and_nothing_is_retyped():
 
 def test_repr_never_shows_keystrokes():
     assert "secret" not in repr(_typed(b"secret"))
+
+
+def test_quit_keys_are_reported_and_q_only_on_an_empty_draft():
+    assert InputTracker().note(b"\x03", 1.0) == "ctrl-c"
+    assert InputTracker().note(b"\x04", 1.0) == "ctrl-d"
+    assert InputTracker().note(b"q", 1.0) == "q"
+    assert InputTracker().note(b"\x1b[99;5u", 1.0) == "ctrl-c"  # kitty keyboard protocol
+    assert InputTracker().note(b"\x1b[100;5u", 1.0) == "ctrl-d"
+    tracker = _typed(b"se")
+    assert tracker.note(b"quence", 2.0) is None  # a q inside a word is a letter
+    assert tracker.take_draft() == b"sequence"
+    assert InputTracker().note(b"\x1b[200~q\x1b[201~", 1.0) is None  # nor is a pasted q
+
+
+def test_the_draft_remembered_at_the_stop_survives_later_keys_that_spoil_it():
+    tracker = _typed(b"half typed")
+    tracker.remember_draft()
+    tracker.note(b"\x1b[D", 5.0)  # an arrow into a Codex that is already leaving
+    assert tracker.take_draft() == b"half typed"
+    assert tracker.take_draft() == b""
+
+
+def test_keys_typed_after_the_stop_still_extend_the_draft():
+    tracker = _typed(b"half")
+    tracker.remember_draft()
+    tracker.note(b" typed", 5.0)  # typed while no child runs
+    assert tracker.take_draft() == b"half typed"
+
+
+def test_kitty_key_releases_do_not_count_twice():
+    # Codex pushes kitty flags 7 (with event types): Ctrl-C and Shift-Enter come with their release.
+    assert _typed(b"ab\x1b[13;2u\x1b[13;2:3uc").take_draft() == b"ab\nc"
+    tracker = _typed(b"x\x1b[99;5u\x1b[99;5:3u")
+    assert tracker.take_draft() == b""
+    assert tracker.note(b"\x1b[99;5:3u", 3.0) is None  # a release alone is no quit
