@@ -18,7 +18,9 @@ OFFLINE_PROXY_ENV = {
 
 def codex_env(codex_home: Path, ca_path: Path, refresh_token_url: str, home: Path,
               extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """A fresh environment (nothing inherited but PATH): private HOME and CODEX_HOME, the fake CA, the dead proxy."""
+    """A fresh environment (nothing inherited but PATH and PYTHONPATH): private HOME and CODEX_HOME, the fake
+    CA, the dead proxy. PYTHONPATH is kept so that a codex-fsm started from this environment is the checkout
+    under test, not whatever an editable install elsewhere points at."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(home),
@@ -29,5 +31,7 @@ def codex_env(codex_home: Path, ca_path: Path, refresh_token_url: str, home: Pat
         "CODEX_REFRESH_TOKEN_URL_OVERRIDE": refresh_token_url,
         **OFFLINE_PROXY_ENV,
     }
+    if os.environ.get("PYTHONPATH"):
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     env.update(extra or {})
     return env
