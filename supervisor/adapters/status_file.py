@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Callable
 
+from ..errors import StatusFileError
 from ..paths import ensure_private_dir
 from ..pool.atomic import write_private_file
 from ..pool.leases import process_start
@@ -98,12 +99,14 @@ def parse_status(raw: bytes) -> SessionStatus | None:
 def live_sessions(run_dir: Path, start_of: Callable[[int], str | None] = process_start) -> list[SessionStatus]:
     """Status of every supervised session whose process still runs: its pid is alive AND started when
     the file says (files of ended sessions, whose pid may now belong to another process, are skipped).
-    Raises OSError when ``run_dir`` exists but cannot be listed."""
+    Raises StatusFileError when ``run_dir`` exists but cannot be listed."""
     found: list[SessionStatus] = []
     try:
         names = sorted(os.listdir(run_dir))
     except FileNotFoundError:
         return found
+    except OSError as exc:
+        raise StatusFileError(f"cannot list the running sessions in {run_dir}: {exc.strerror or exc}") from exc
     for name in names:
         if not name.endswith(".json"):
             continue

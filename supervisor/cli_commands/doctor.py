@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Mapping
 
 from .. import paths
@@ -262,7 +263,10 @@ def check_logs_dir(ctx: DoctorContext) -> list[Finding]:
 
     logs = paths.logs_dir(ctx.env)
     if not logs.exists():
-        parent = next((p for p in logs.parents if p.exists()), logs.anchor)
+        parent = next((p for p in logs.parents if os.path.lexists(p)), Path(logs.anchor))
+        if not parent.is_dir():
+            return [Finding("error", "logs", f"{logs} cannot be created: {parent} is not a folder",
+                            f"move {parent} aside, or set $CODEX_FSM_HOME")]
         if os.access(parent, os.W_OK | os.X_OK):
             return [Finding("ok", "logs", f"{logs} will be created by the first session")]
         return [Finding("error", "logs", f"{logs} cannot be created: {parent} is not writable",

@@ -211,6 +211,8 @@ def test_a_private_home_is_fine_and_a_file_as_home_is_an_error(setup):
     fsm.write_text("")
     finding = only(doctor.check_fsm_home(ctx))
     assert finding.severity == "error" and f"{fsm} is not a folder" in finding.message
+    logs = only(doctor.check_logs_dir(ctx))
+    assert logs.severity == "error" and logs.message == f"{fsm / 'logs'} cannot be created: {fsm} is not a folder"
 
 
 @pytest.mark.parametrize("raw", [b"\xff\xfe[quota]\n", b"a = " + b"[" * 100_000], ids=["utf16", "deep"])

@@ -7,7 +7,10 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from supervisor.adapters.status_file import StatusFile, live_sessions
+from supervisor.errors import StatusFileError
 
 
 def test_live_sessions_lists_running_processes_only(tmp_path):
@@ -76,3 +79,14 @@ def test_status_files_are_private_whatever_the_umask(tmp_path):
     assert oct(status.path.stat().st_mode & 0o777) == "0o600"
     assert oct((tmp_path / "fsm" / "run").stat().st_mode & 0o777) == "0o700"
     assert sorted(p.name for p in status.path.parent.iterdir()) == [status.path.name]  # no temp file left
+
+
+@pytest.mark.parametrize("make", ["file", "loop"])
+def test_an_unusable_run_folder_is_an_error_naming_it(tmp_path, make):
+    run = tmp_path / "run"
+    if make == "file":
+        run.write_text("")
+    else:
+        run.symlink_to(run)
+    with pytest.raises(StatusFileError, match=f"cannot list the running sessions in {run}: "):
+        live_sessions(run)
