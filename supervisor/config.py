@@ -10,7 +10,7 @@ table drives the marshmallow schema, the environment names and ``codex-fsm confi
   ``[quota]`` keys.
 - Environment: ``CODEX_FSM_<SECTION>_<KEY>`` (``CODEX_FSM_QUOTA_ROTATE_5H=10``). Booleans accept
   1/0/true/false/yes/no (one parser); an empty or non-numeric number is an error naming the variable,
-  never silently the minimum (reference-supervisor.md §9 item 32). Lists are split like a shell.
+  never silently the minimum. Lists are split like a shell.
 """
 
 from __future__ import annotations
@@ -298,15 +298,28 @@ def _read_toml(path: Path, must_exist: bool) -> dict[str, Any] | None:
         import tomli as tomllib
     try:
         with open(path, "rb") as handle:
-            return tomllib.load(handle)
+            raw = handle.read()
     except FileNotFoundError:
         if must_exist:
             raise ConfigError(f"config file {path} does not exist (named by ${CONFIG_ENV})") from None
         return None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path} is a folder, not a file") from None
     except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path} is not UTF-8 text (byte {exc.start})") from None
+    try:
+        return tomllib.loads(text)
+    except RecursionError:
+        raise ConfigError(f"config file {path} nests arrays or tables too deeply to be a config") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    except ValueError as exc:
+        # tomllib lets a few literal errors through as plain ValueError (an integer of thousands of digits).
+        raise ConfigError(f"config file {path} holds a value TOML cannot represent: {exc}") from None
 
 
 def _check_document(document: dict[str, Any], path: Path) -> dict[str, Any]:

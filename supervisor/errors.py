@@ -37,6 +37,10 @@ class LogWriteError(CodexFsmError):
     """The logs folder or a new transition log cannot be created."""
 
 
+class StatusFileError(CodexFsmError):
+    """The folder of the running sessions' status files cannot be read."""
+
+
 class ReplayDivergence(CodexFsmError):
     """Replaying a transition log produced a different state or commands."""
 

@@ -444,7 +444,7 @@ class SupervisorLoop:
         try:
             status.update(self.session.state, self.ports.label_of(account) if account else None,
                           self.session.context.session_id, now)
-        except OSError:
+        except (OSError, PoolError):
             pass  # `codex-fsm status` loses this session's line; the session itself goes on
 
     def _install_signals(self) -> dict:

@@ -1,15 +1,19 @@
 """The one line the user sees for each Notify command the core issues.
 
 Accounts appear only as masked labels from an injected lookup (the pool knows them); this module
-never sees an email or a token, so it cannot show one.
+never sees an email or a token, so it cannot show one. Labels, session ids, reasons and server text
+come from outside: the whole line passes ``for_terminal``, so no parameter can drive the terminal or
+break the line, and the command to resume by hand is quoted for the shell.
 """
 
 from __future__ import annotations
 
+import shlex
 import time
 from typing import Callable
 
 from .core.commands import Notify
+from .terminal_text import for_terminal
 
 LabelLookup = Callable[[str], str]
 PREFIX = "codex-fsm: "
@@ -26,7 +30,9 @@ def _label(label_of: LabelLookup, account: object) -> str:
 
 
 def _manual(session_id: object) -> str:
-    return f"resume by hand with `codex resume {session_id}`" if session_id else "no session to resume"
+    if not session_id:
+        return "no session to resume"
+    return f"resume by hand with `{shlex.join(['codex', 'resume', str(session_id)])}`"
 
 
 def _figures(notice: Notify) -> str:
@@ -39,11 +45,15 @@ _REASONS = {"quota": "quota near its limit", "usage_limit": "usage limit reached
             "lease_lost": "account taken by another session", None: "reselected"}
 
 
+def _hashable(value: object) -> bool:
+    return value is None or isinstance(value, (str, int, float))
+
+
 def render(notice: Notify, label_of: LabelLookup) -> str:
     kind, p = notice.kind, notice.param
     if kind == "rotated":
         source = p("from")
-        reason = _REASONS.get(p("reason"), str(p("reason")))
+        reason = _REASONS.get(p("reason"), str(p("reason"))) if _hashable(p("reason")) else str(p("reason"))
         origin = f"from {_label(label_of, source)} " if source else ""
         text = (f"session {p('session_id') or '(new)'} moved {origin}to {_label(label_of, p('to'))}: "
                 f"{reason}{_figures(notice)}")
@@ -71,4 +81,4 @@ def render(notice: Notify, label_of: LabelLookup) -> str:
         text = f"Codex died of signal {p('signal')}; resuming session {p('session_id')}"
     else:
         text = kind.replace("_", " ")
-    return PREFIX + text
+    return PREFIX + for_terminal(text)

@@ -7,7 +7,9 @@ Every function reads the environment when called, so tests can point both homes 
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from pathlib import Path
 from typing import Mapping
 
@@ -44,11 +46,25 @@ def logs_dir(env: Mapping[str, str] | None = None) -> Path:
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` and any missing parents as 0700 (mkdir's ``parents`` would use the umask), and make
-    ``path`` itself 0700: it may hold credentials."""
-    missing = [p for p in (path, *path.parents) if not p.exists()]
+    """Create ``path`` and any missing parents as 0700: they may hold credentials.
+
+    Only the folders created here get that mode (``mkdir``'s mode is cut by the umask, hence the
+    ``chmod``); a folder that already exists keeps its own: it may be a shared folder such as /tmp
+    that the user pointed ``$CODEX_FSM_HOME`` at, and other people's files depend on its mode.
+    ``doctor`` warns when an existing one is writable by others.
+    """
+    missing = [p for p in (path, *path.parents) if not os.path.lexists(p)]
     for directory in reversed(missing):
-        directory.mkdir(mode=0o700, exist_ok=True)
+        try:
+            directory.mkdir(mode=0o700)
+        except FileExistsError:
+            continue  # created meanwhile by another process: not ours to change
         os.chmod(directory, 0o700)
-    os.chmod(path, 0o700)
+    if not path.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "exists and is not a folder", str(path))
     return path
+
+
+def writable_by_others(path: Path) -> bool:
+    """Whether the folder ``path`` lets its group or everyone create and replace files in it."""
+    return bool(os.stat(path).st_mode & (stat.S_IWGRP | stat.S_IWOTH))

@@ -1,16 +1,25 @@
 """A small status file per supervised session (``<fsm home>/run/<pid>.json``), for
 ``codex-fsm status``. Written only when something shown changes; removed when the session ends.
 Holds masked account labels and the session id, never credentials.
+
+A file names its process by pid and process start time, as leases do: a pid is reused after its
+process ends (a crashed session leaves its file behind), and only the start time tells the new process
+from the session that wrote the file.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Any, Callable
 
-from .log_retention import pid_alive
+from ..errors import StatusFileError
+from ..paths import ensure_private_dir
+from ..pool.atomic import write_private_file
+from ..pool.leases import process_start
 
 RUN_DIR_NAME = "run"
 
@@ -23,6 +32,7 @@ class SessionStatus:
     session_id: str | None
     started_at: float
     state_since: float
+    process_start: str  # the pid's start time (``leases.process_start``); empty when it was unknown
 
 
 class StatusFile:
@@ -30,19 +40,20 @@ class StatusFile:
         self.path = run_dir / f"{pid}.json"
         self._run_dir = run_dir
         self._pid = pid
+        self._process_start = process_start(pid) or ""
         self._started_at = started_at
         self._last: SessionStatus | None = None
 
     def update(self, state: str, account: str | None, session_id: str | None, now: float) -> None:
+        """Rewrite the file (atomically, 0600) when what it shows changed. Raises OSError or PoolError
+        when the run folder or the file cannot be written."""
         last = self._last
         if last is not None and (last.state, last.account, last.session_id) == (state, account, session_id):
             return
         since = last.state_since if last is not None and last.state == state else now
-        status = SessionStatus(self._pid, state, account, session_id, self._started_at, since)
-        self._run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        temp = self.path.with_suffix(".tmp")
-        temp.write_text(json.dumps(asdict(status), sort_keys=True), encoding="utf-8")
-        os.replace(temp, self.path)
+        status = SessionStatus(self._pid, state, account, session_id, self._started_at, since, self._process_start)
+        ensure_private_dir(self._run_dir)
+        write_private_file(self.path, json.dumps(asdict(status), sort_keys=True).encode("utf-8"))
         self._last = status
 
     def remove(self) -> None:
@@ -52,21 +63,57 @@ class StatusFile:
             pass
 
 
-def live_sessions(run_dir: Path) -> list[SessionStatus]:
-    """Status of every supervised session whose process still runs (stale files are skipped)."""
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _optional_text(value: Any) -> bool:
+    return value is None or isinstance(value, str)
+
+
+_FIELD_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "pid": lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0,
+    "state": lambda v: isinstance(v, str),
+    "account": _optional_text,
+    "session_id": _optional_text,
+    "started_at": _number,
+    "state_since": _number,
+    "process_start": lambda v: isinstance(v, str) and v != "",
+}
+assert set(_FIELD_CHECKS) == {f.name for f in fields(SessionStatus)}
+
+
+def parse_status(raw: bytes) -> SessionStatus | None:
+    """A status file's content; None when it is not one (garbage, wrong types, an older format)."""
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or set(data) != set(_FIELD_CHECKS):
+        return None
+    if not all(check(data[name]) for name, check in _FIELD_CHECKS.items()):
+        return None
+    return SessionStatus(**data)
+
+
+def live_sessions(run_dir: Path, start_of: Callable[[int], str | None] = process_start) -> list[SessionStatus]:
+    """Status of every supervised session whose process still runs: its pid is alive AND started when
+    the file says (files of ended sessions, whose pid may now belong to another process, are skipped).
+    Raises StatusFileError when ``run_dir`` exists but cannot be listed."""
     found: list[SessionStatus] = []
     try:
         names = sorted(os.listdir(run_dir))
     except FileNotFoundError:
         return found
+    except OSError as exc:
+        raise StatusFileError(f"cannot list the running sessions in {run_dir}: {exc.strerror or exc}") from exc
     for name in names:
         if not name.endswith(".json"):
             continue
         try:
-            data = json.loads((run_dir / name).read_text(encoding="utf-8"))
-            status = SessionStatus(**data)
-        except (OSError, ValueError, TypeError):
-            continue
-        if pid_alive(status.pid):
+            status = parse_status((run_dir / name).read_bytes())
+        except OSError:
+            continue  # removed meanwhile, or not ours to read: not a session of this user
+        if status is not None and start_of(status.pid) == status.process_start:
             found.append(status)
     return found

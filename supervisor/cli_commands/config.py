@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from ..config import SETTINGS, Config, load_config
+from ..terminal_text import for_terminal
 
 
 def main(argv: list[str]) -> int:
@@ -45,14 +46,17 @@ def describe(config: Config) -> dict[str, Any]:
 
 
 def render_table(config: Config) -> str:
+    """The settings as aligned text; every cell is sanitized (file names, account names and values come
+    from the file or the environment)."""
     found = "" if config.file_found else " (not found: defaults apply)"
-    lines = [f"config file: {config.path}{found}"]
+    lines = [f"config file: {for_terminal(config.path)}{found}"]
     rows = [(s.name, _shown(config.value(s.name)), _origin_text(config, s.name)) for s in SETTINGS]
     for account in config.accounts:
         for key in ("rotate_5h", "rotate_weekly", "margin_5h", "margin_weekly"):
             value = getattr(account, key)
             if value is not None:
                 rows.append((f'quota.accounts."{account.name}".{key}', _shown(value), "file"))
+    rows = [tuple(for_terminal(cell) for cell in row) for row in rows]
     width = max(len(name) for name, _, _ in rows)
     value_width = max(len(value) for _, value, _ in rows)
     lines += [f"{name:<{width}}  {value:<{value_width}}  {origin}" for name, value, origin in rows]

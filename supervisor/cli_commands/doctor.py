@@ -10,10 +10,12 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shlex
 import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Mapping
 
 from .. import paths
@@ -25,6 +27,7 @@ from ..pool.locations import account_homes, pool_store
 from ..pool.lock import PoolLock
 from ..pool.model import Pool
 from ..pool.store import PoolStore, parse_pool
+from ..terminal_text import for_terminal
 
 LOCK_PROBE_TIMEOUT_S = 1.0
 
@@ -67,7 +70,12 @@ def _backup_fix(store: PoolStore) -> str:
                 "`codex-fsm accounts import` (account homes under "
                 f"{store.path.parent / 'homes'} still hold the credentials)")
     return (f"the backup {backup} is valid ({len(pool.accounts)} account(s)): restore it with "
-            f"`cp {backup} {store.path}`")
+            f"`{_command('cp', backup, store.path)}`")
+
+
+def _command(*words: object) -> str:
+    """A command line the user can paste: every word quoted for the shell (paths may hold spaces)."""
+    return shlex.join(str(word) for word in words)
 
 
 def check_pool_lock(ctx: DoctorContext) -> list[Finding]:
@@ -80,7 +88,7 @@ def check_pool_lock(ctx: DoctorContext) -> list[Finding]:
     except PoolLockTimeout as exc:
         return [Finding("warning", "pool lock", str(exc),
                         "if no codex-fsm is running, a hung process holds it: find it with "
-                        f"`fuser {ctx.store.lock_path}` and end it")]
+                        f"`{_command('fuser', ctx.store.lock_path)}` and end it")]
     except CodexFsmError as exc:
         return [Finding("error", "pool lock", str(exc), "make the codex-fsm home writable by you")]
     return [Finding("ok", "pool lock", "free")]
@@ -131,7 +139,8 @@ def check_orphan_homes(ctx: DoctorContext) -> list[Finding]:
         return []
     known = {r.id for r in ctx.pool.accounts}
     return [Finding("warning", f"home {name}", "holds credentials that no pool entry names",
-                    f"adopt it with `codex-fsm accounts import {ctx.homes.auth_path(name)}`, or delete "
+                    "adopt it with "
+                    f"`{_command('codex-fsm', 'accounts', 'import', ctx.homes.auth_path(name))}`, or delete "
                     f"{ctx.homes.home(name)}")
             for name in ctx.homes.accounts_on_disk() if name not in known]
 
@@ -188,13 +197,14 @@ def check_codex_binary(ctx: DoctorContext) -> list[Finding]:
                                 capture_output=True, text=True, errors="replace", timeout=VERSION_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         return [Finding("warning", "codex binary", f"{binary.path} --version did not answer within "
-                        f"{VERSION_TIMEOUT_S:.0f} s", f"check that it runs: `{binary.path} --version`")]
+                        f"{VERSION_TIMEOUT_S:.0f} s", f"check that it runs: `{_command(binary.path, '--version')}`")]
     except OSError as exc:
         return [Finding("error", "codex binary", f"cannot run {binary.path}: {exc.strerror or exc}")]
     match = _VERSION.search(answer.stdout)
     if answer.returncode != 0 or match is None:
         return [Finding("warning", "codex binary", f"{binary.path} --version printed no version "
-                        f"(exit status {answer.returncode})", f"check that it runs: `{binary.path} --version`")]
+                        f"(exit status {answer.returncode})",
+                        f"check that it runs: `{_command(binary.path, '--version')}`")]
     version = tuple(int(part) for part in match.groups())
     found = ".".join(map(str, version))
     if version < PINNED_CODEX_VERSION:
@@ -226,12 +236,37 @@ def check_fsm_config(ctx: DoctorContext) -> list[Finding]:
     return [Finding("ok", "codex-fsm config", f"{path} loaded")]
 
 
+def check_fsm_home(ctx: DoctorContext) -> list[Finding]:
+    home = paths.fsm_home(ctx.env)
+    if not home.exists():
+        return [Finding("ok", "codex-fsm home", f"{home} will be created (0700) by the first import")]
+    if not home.is_dir():
+        return [Finding("error", "codex-fsm home", f"{home} is not a folder",
+                        "move it aside, or point $CODEX_FSM_HOME at a folder of your own")]
+    if not os.access(home, os.R_OK | os.W_OK | os.X_OK):
+        return [Finding("error", "codex-fsm home", f"{home} is not readable and writable by you",
+                        f"`{_command('chmod', 'u+rwx', home)}`, or point $CODEX_FSM_HOME elsewhere")]
+    return _shared_folder_warning("codex-fsm home", home) or [Finding("ok", "codex-fsm home", f"{home}")]
+
+
+def _shared_folder_warning(subject: str, folder) -> list[Finding]:
+    """codex-fsm never changes the mode of a folder it did not create, so it says when one is too open."""
+    if not paths.writable_by_others(folder):
+        return []
+    return [Finding("warning", subject, f"{folder} is writable by other users, who could replace the files "
+                    "codex-fsm keeps there", f"`{_command('chmod', 'go-w', folder)}` if the folder is yours "
+                    "alone, or point $CODEX_FSM_HOME at a private folder")]
+
+
 def check_logs_dir(ctx: DoctorContext) -> list[Finding]:
     from ..adapters.log_retention import list_logs
 
     logs = paths.logs_dir(ctx.env)
     if not logs.exists():
-        parent = next((p for p in logs.parents if p.exists()), logs.anchor)
+        parent = next((p for p in logs.parents if os.path.lexists(p)), Path(logs.anchor))
+        if not parent.is_dir():
+            return [Finding("error", "logs", f"{logs} cannot be created: {parent} is not a folder",
+                            f"move {parent} aside, or set $CODEX_FSM_HOME")]
         if os.access(parent, os.W_OK | os.X_OK):
             return [Finding("ok", "logs", f"{logs} will be created by the first session")]
         return [Finding("error", "logs", f"{logs} cannot be created: {parent} is not writable",
@@ -245,11 +280,13 @@ def check_logs_dir(ctx: DoctorContext) -> list[Finding]:
     except OSError as exc:
         return [Finding("error", "logs", f"{logs} is not writable: {exc.strerror or exc}",
                         f"make {logs} writable by you")]
-    return [Finding("ok", "logs", f"{logs}: writable, {len(list_logs(logs))} transition log(s)")]
+    return _shared_folder_warning("logs", logs) or [
+        Finding("ok", "logs", f"{logs}: writable, {len(list_logs(logs))} transition log(s)")]
 
 
-CHECKS: list[Check] = [check_pool_file, check_pool_lock, check_leases, check_account_homes, check_orphan_homes,
-                       check_codex_config, check_codex_binary, check_codex_home, check_fsm_config, check_logs_dir]
+CHECKS: list[Check] = [check_fsm_home, check_pool_file, check_pool_lock, check_leases, check_account_homes,
+                       check_orphan_homes, check_codex_config, check_codex_binary, check_codex_home, check_fsm_config,
+                       check_logs_dir]
 
 
 def run_checks(ctx: DoctorContext, checks: list[Check] = CHECKS) -> list[Finding]:
@@ -257,11 +294,19 @@ def run_checks(ctx: DoctorContext, checks: list[Check] = CHECKS) -> list[Finding
     for check in checks:
         try:
             findings += check(ctx)
-        except (CodexFsmError, OSError) as exc:
-            # One broken check (say, an unreadable home) must not hide what the others find.
+        except Exception as exc:
+            # One broken check (an unreadable home, a file it did not expect, a bug) must not hide what the
+            # others find.
+            why = str(exc) if isinstance(exc, CodexFsmError) else _describe_failure(exc)
             findings.append(Finding("error", check.__name__.removeprefix("check_").replace("_", " "),
-                                    f"could not be checked: {exc}"))
+                                    f"could not be checked: {why}"))
     return findings
+
+
+def _describe_failure(exc: Exception) -> str:
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def main(argv: list[str]) -> int:
@@ -276,7 +321,8 @@ def main(argv: list[str]) -> int:
     for finding in findings:
         if args.quiet and finding.severity == "ok":
             continue
-        print(f"{finding.severity.upper():7} {finding.subject}: {finding.message}")
+        # Subjects and messages carry file names, account names and other text from outside.
+        print(f"{finding.severity.upper():7} {for_terminal(finding.subject)}: {for_terminal(finding.message)}")
         if finding.fix:
-            print(f"        fix: {finding.fix}")
+            print(f"        fix: {for_terminal(finding.fix)}")
     return 1 if any(f.severity == "error" for f in findings) else 0

@@ -8,6 +8,7 @@ from pathlib import Path
 from ..chartfile import default_chart_path, load_chart_file
 from ..errors import ReplayDivergence
 from ..replay import replay_file
+from ..terminal_text import for_terminal
 
 
 def main(argv: list[str]) -> int:
@@ -19,14 +20,16 @@ def main(argv: list[str]) -> int:
                         help="replay even though the log was recorded with another chart")
     args = parser.parse_args(argv)
     chart = load_chart_file(args.chart or default_chart_path())
+    shown = for_terminal(args.log)  # a file name, and what the log holds, can carry escape sequences
     try:
         result = replay_file(args.log, chart, args.allow_chart_change)
     except ReplayDivergence as exc:
-        print(f"{args.log}: diverged at seq {exc.seq}: {exc.what}")
-        print(f"  expected: {exc.expected!r}")
-        print(f"  got:      {exc.got!r}")
+        print(f"{shown}: diverged at seq {exc.seq}: {for_terminal(exc.what)}")
+        print(f"  expected: {for_terminal(repr(exc.expected))}")
+        print(f"  got:      {for_terminal(repr(exc.got))}")
         return 1
     status = "" if result.exit_status is None else f", exit {result.exit_status}"
-    print(f"{args.log}: replayed {result.events} events ({result.transitions} transitions, "
-          f"{result.rejected} rejected): {result.first_state} -> {result.final_state}{status}")
+    print(f"{shown}: replayed {result.events} events ({result.transitions} transitions, "
+          f"{result.rejected} rejected): {for_terminal(result.first_state)} -> "
+          f"{for_terminal(result.final_state)}{status}")
     return 0

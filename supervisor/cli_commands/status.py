@@ -12,6 +12,7 @@ from ..adapters.status_file import live_sessions
 from ..pool import admin
 from ..pool.leases import current_process, owner_alive
 from ..pool.locations import pool_store
+from ..terminal_text import for_terminal
 
 _BAR_WIDTH = 10
 
@@ -27,15 +28,24 @@ def main(argv: list[str]) -> int:
     if args.json:
         print(json.dumps({"sessions": sessions, "accounts": accounts}, sort_keys=True))
         return 0
+    # Every text below comes from files (status files, the pool file) that anything could have written.
     print(f"sessions ({len(sessions)}):" if sessions else "sessions: none running")
     for s in sessions:
-        since = time.strftime("%H:%M:%S", time.localtime(s["state_since"]))
-        print(f"  pid {s['pid']:<7} {s['state']:<11} since {since}  account {s['account'] or '-'}  "
-              f"session {s['session_id'] or '(not yet known)'}")
+        print(f"  pid {s['pid']:<7} {for_terminal(s['state']):<11} since {_clock(s['state_since'], '%H:%M:%S')}  "
+              f"account {for_terminal(s['account'] or '-')}  "
+              f"session {for_terminal(s['session_id'] or '(not yet known)')}")
     print(f"accounts ({len(accounts)}):" if accounts else "accounts: none (add one with `codex-fsm accounts import`)")
     for row in accounts:
-        print(f"  {row['label']:<16} {_bars(row['quota_remaining_percent'])}  {row['state']}{_cooldown(row)}")
+        print(f"  {for_terminal(row['label']):<16} {_bars(row['quota_remaining_percent'])}  "
+              f"{for_terminal(row['state'])}{_cooldown(row)}")
     return 0
+
+
+def _clock(epoch: float, layout: str) -> str:
+    try:
+        return time.strftime(layout, time.localtime(epoch))
+    except (OverflowError, OSError, ValueError):
+        return "?"  # a time no clock can show: the file says something odd, the rest still prints
 
 
 def _bar(remaining: float | None) -> str:
@@ -60,4 +70,4 @@ def _cooldown(row: dict) -> str:
     cooldown = row.get("cooldown")
     if not cooldown:
         return ""
-    return f" until {time.strftime('%Y-%m-%d %H:%M', time.localtime(cooldown['until']))} ({cooldown['reason']})"
+    return f" until {_clock(cooldown['until'], '%Y-%m-%d %H:%M')} ({for_terminal(cooldown['reason'])})"

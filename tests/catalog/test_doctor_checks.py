@@ -179,3 +179,51 @@ def test_the_pinned_codex_itself_passes(setup):
     ctx.env["CODEX_FSM_CODEX_BIN"] = str(launcher)
     finding = only(doctor.check_codex_binary(ctx))
     assert finding.severity == "ok" and finding.message.endswith(": Codex 0.169.0")
+
+
+@pytest.mark.parametrize("mode", [0o1777, 0o775, 0o702])
+def test_a_home_and_logs_folder_writable_by_others_are_warned_about_and_left_as_they_are(setup, mode, capsys,
+                                                                                        monkeypatch):
+    ctx, tmp_path = setup
+    fsm = Path(ctx.env["CODEX_FSM_HOME"])
+    (fsm / "logs").mkdir()
+    for folder in (fsm, fsm / "logs"):
+        folder.chmod(mode)
+    home, = doctor.check_fsm_home(ctx)
+    logs, = doctor.check_logs_dir(ctx)
+    for finding, folder in ((home, fsm), (logs, fsm / "logs")):
+        assert finding.severity == "warning" and f"{folder} is writable by other users" in finding.message
+        assert f"`chmod go-w {folder}`" in finding.fix
+    for name, value in ctx.env.items():
+        monkeypatch.setenv(name, value)
+    main(["doctor"])
+    assert "WARNING codex-fsm home" in capsys.readouterr().out
+    assert [(p.stat().st_mode & 0o7777) for p in (fsm, fsm / "logs")] == [mode, mode]
+
+
+def test_a_private_home_is_fine_and_a_file_as_home_is_an_error(setup):
+    ctx, tmp_path = setup
+    fsm = Path(ctx.env["CODEX_FSM_HOME"])
+    fsm.chmod(0o700)
+    assert only(doctor.check_fsm_home(ctx)).severity == "ok"
+    fsm.rmdir()
+    assert "will be created" in only(doctor.check_fsm_home(ctx)).message
+    fsm.write_text("")
+    finding = only(doctor.check_fsm_home(ctx))
+    assert finding.severity == "error" and f"{fsm} is not a folder" in finding.message
+    logs = only(doctor.check_logs_dir(ctx))
+    assert logs.severity == "error" and logs.message == f"{fsm / 'logs'} cannot be created: {fsm} is not a folder"
+
+
+@pytest.mark.parametrize("raw", [b"\xff\xfe[quota]\n", b"a = " + b"[" * 100_000], ids=["utf16", "deep"])
+def test_a_broken_config_is_one_finding_and_every_other_check_still_runs(setup, raw, monkeypatch, capsys):
+    ctx, tmp_path = setup
+    (tmp_path / "fsm.toml").write_bytes(raw)
+    for name, value in ctx.env.items():
+        monkeypatch.setenv(name, value)
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert f"ERROR   codex-fsm config: config file {tmp_path / 'fsm.toml'}" in out
+    for subject in ("codex-fsm home", "pool file", "codex binary", "codex home", "logs"):
+        assert f" {subject}: " in out, subject
+    assert (tmp_path / "fsm.toml").read_bytes() == raw

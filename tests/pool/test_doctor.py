@@ -99,3 +99,48 @@ def test_a_fresh_install_has_no_pool_lock_yet_and_that_is_fine(tmp_path, monkeyp
     assert "will be created with the pool" in out
     assert "ERROR   pool lock" not in out
     assert not (tmp_path / "never-created").exists()  # doctor only looks
+
+
+HOSTILE_NAMES = ["\x1b]0;owned\x07", "\x1b]52;c;ZWNobyBwd25lZA==\x07", "\x1b[2J\x1b[H", "x\r\nOK      pool file: fine"]
+
+
+def test_hostile_file_names_reach_the_terminal_as_visible_escapes(env, store, homes, capsys) -> None:
+    add_account(store, homes, 1)
+    for index, name in enumerate(HOSTILE_NAMES):
+        homes.write_auth(f"orphan{index}{name}", b"{}")  # an orphan home's folder name is printed
+    main(["doctor"])
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and "\r" not in out
+    assert "home orphan0\\x1b]0;owned\\x07: holds credentials" in out
+    assert not any(line.startswith("OK      pool file: fine") for line in out.splitlines())
+
+
+def test_recovery_commands_are_quoted_for_the_shell(tmp_path, monkeypatch, capsys) -> None:
+    fsm = tmp_path / "my codex-fsm"
+    monkeypatch.setenv("CODEX_FSM_HOME", str(fsm))
+    monkeypatch.setenv("CODEX_HOME", str(tmp_path / "codex"))
+    store = PoolStore(fsm / "pool.json")
+    homes = doctor.account_homes()
+    add_account(store, homes, 1)
+    add_account(store, homes, 2)
+    homes.write_auth("a-00000000aa", b"{}")
+    store.path.write_text("{garbage")
+    main(["doctor"])
+    out = capsys.readouterr().out
+    assert f"`cp '{store.backup_path}' '{store.path}'`" in out
+    store.path.unlink()
+    store.backup_path.unlink()
+    add_account(store, homes, 3)
+    main(["doctor"])
+    out = capsys.readouterr().out
+    assert f"`codex-fsm accounts import '{homes.auth_path('a-00000000aa')}'`" in out
+
+
+def test_a_check_that_breaks_unexpectedly_is_reported_and_the_others_still_run(env, store, homes) -> None:
+    def buggy(ctx: doctor.DoctorContext) -> list[doctor.Finding]:
+        raise RecursionError("maximum recursion depth exceeded")
+    ctx = doctor.DoctorContext(store=store, homes=homes, now=0.0)
+    findings = doctor.run_checks(ctx, [buggy, doctor.check_pool_file])
+    assert findings[0] == doctor.Finding("error", "buggy", "could not be checked: RecursionError: maximum "
+                                         "recursion depth exceeded")
+    assert findings[1].subject == "pool file"

@@ -50,3 +50,20 @@ def test_a_bad_config_is_reported_with_status_2(config_file: Path, capsys) -> No
     config_file.write_text("[quota]\nrotate5h = 1\n")
     assert cli_main(["config"]) == 2
     assert "did you mean 'rotate_5h'" in capsys.readouterr().err
+
+
+def test_the_table_shows_file_names_account_names_and_values_as_visible_escapes(tmp_path: Path, monkeypatch,
+                                                                               capsys) -> None:
+    folder = tmp_path / "conf\x1b]0;owned\x07"
+    folder.mkdir()
+    path = folder / "config.toml"
+    path.write_text('[codex]\nbin = "codex\\u001b[2J"\nextra_args = ["--x\\r\\nfake  row"]\n'
+                    '[quota.accounts."\\u001b]52;c;ZWNobw==\\u0007"]\nrotate_5h = 9\n')
+    monkeypatch.setenv("CODEX_FSM_CONFIG", str(path))
+    assert cli_main(["config"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\r" not in out and "\x07" not in out
+    assert "codex\\x1b[2J" in out and "--x\\x0d\\x0afake  row" in out
+    assert 'quota.accounts."\\x1b]52;c;ZWNobw==\\x07".rotate_5h' in out
+    assert out.splitlines()[0] == f"config file: {tmp_path}/conf\\x1b]0;owned\\x07/config.toml"
+    assert len(out.splitlines()) == 1 + len(SETTINGS) + 1

@@ -7,7 +7,10 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from supervisor.adapters.status_file import StatusFile, live_sessions
+from supervisor.errors import StatusFileError
 
 
 def test_live_sessions_lists_running_processes_only(tmp_path):
@@ -29,3 +32,61 @@ def test_live_sessions_lists_running_processes_only(tmp_path):
     mine.remove()
     assert not mine.path.exists()
     mine.remove()  # a second removal is harmless
+
+
+def _write(run, name, data) -> None:
+    run.mkdir(parents=True, exist_ok=True)
+    (run / name).write_text(json.dumps(data))
+
+
+GOOD = {"pid": os.getpid(), "state": "running", "account": None, "session_id": None, "started_at": 1.0,
+        "state_since": 1.0}
+
+
+def test_a_reused_pid_or_a_file_without_a_start_time_is_not_a_live_session(tmp_path):
+    run = tmp_path / "run"
+    _write(run, "old-format.json", GOOD)  # written before files carried the start time: cannot be verified
+    _write(run, "reused.json", {**GOOD, "process_start": "1"})  # our pid, but a different process started
+    _write(run, "init.json", {**GOOD, "pid": 1, "process_start": "1"})
+    assert live_sessions(run) == []
+    StatusFile(run, os.getpid(), 1.0).update("running", None, None, 2.0)
+    assert [s.pid for s in live_sessions(run)] == [os.getpid()]
+    assert [s.pid for s in live_sessions(run, start_of=lambda pid: None)] == []  # the process ended
+
+
+def test_status_files_with_wrong_types_are_skipped(tmp_path):
+    run = tmp_path / "run"
+    mine = StatusFile(run, os.getpid(), 100.0)
+    mine.update("running", "demo-a", "sess-1", 101.0)
+    start = json.loads(mine.path.read_text())["process_start"]
+    for index, change in enumerate([{"pid": "1"}, {"pid": True}, {"pid": 1.5}, {"state": 5}, {"account": ["x"]},
+                                    {"session_id": 7}, {"state_since": "noon"}, {"started_at": None},
+                                    {"state_since": float("inf")}, {"extra": 1}, {"process_start": 3}]):
+        _write(run, f"bad{index}.json", {**GOOD, "process_start": start, **change})
+    _write(run, "list.json", [1, 2])
+    (run / "binary.json").write_bytes(b"\xff\xfe")
+    assert [s.session_id for s in live_sessions(run)] == ["sess-1"]
+
+
+def test_status_files_are_private_whatever_the_umask(tmp_path):
+    previous = os.umask(0)
+    try:
+        status = StatusFile(tmp_path / "fsm" / "run", os.getpid(), 1.0)
+        status.update("running", None, None, 1.0)
+        status.update("rotating", None, None, 2.0)
+    finally:
+        os.umask(previous)
+    assert oct(status.path.stat().st_mode & 0o777) == "0o600"
+    assert oct((tmp_path / "fsm" / "run").stat().st_mode & 0o777) == "0o700"
+    assert sorted(p.name for p in status.path.parent.iterdir()) == [status.path.name]  # no temp file left
+
+
+@pytest.mark.parametrize("make", ["file", "loop"])
+def test_an_unusable_run_folder_is_an_error_naming_it(tmp_path, make):
+    run = tmp_path / "run"
+    if make == "file":
+        run.write_text("")
+    else:
+        run.symlink_to(run)
+    with pytest.raises(StatusFileError, match=f"cannot list the running sessions in {run}: "):
+        live_sessions(run)
