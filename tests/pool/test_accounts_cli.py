@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -135,13 +136,13 @@ def test_commands_on_a_corrupt_pool_fail_and_leave_it_alone(env, tmp_path, capsy
 def test_unreadable_auth_file_is_reported_not_skipped(env, tmp_path, capsys, monkeypatch) -> None:
     """Regression (reference §9 item 2): EACCES is an error of its own, never treated as 'not there'."""
     source = write_auth(tmp_path / "a.json")
-    real_read = type(source).read_bytes
+    real_open = os.open
 
-    def denied(self):
-        if self == source:
+    def denied(path, *args, **kwargs):
+        if str(path) == str(source):
             raise PermissionError(13, "Permission denied")
-        return real_read(self)
-    monkeypatch.setattr(type(source), "read_bytes", denied)
+        return real_open(path, *args, **kwargs)
+    monkeypatch.setattr(os, "open", denied)
     assert main(["accounts", "import", str(source)]) == 1
     assert f"cannot read {source}: Permission denied" in capsys.readouterr().err
 
