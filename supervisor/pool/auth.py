@@ -156,7 +156,8 @@ def parse_auth(raw: bytes, source: str) -> AuthFile:
     if not isinstance(tokens, dict):
         mode = document.get("auth_mode")
         hint = " (it holds an API key, not a ChatGPT login)" if document.get("OPENAI_API_KEY") else ""
-        raise CredentialError(f"{source} has no 'tokens' object (auth_mode={for_terminal(repr(mode), max_chars=40)}){hint}; "
+        shown_mode = for_terminal(repr(mode), max_chars=40)
+        raise CredentialError(f"{source} has no 'tokens' object (auth_mode={shown_mode}){hint}; "
                               "codex-fsm pools ChatGPT logins made with `codex login`")
     for name in ("id_token", "access_token", "refresh_token"):
         if not isinstance(tokens.get(name), str) or not tokens[name]:

@@ -69,14 +69,6 @@ class Pool:
                 return record
         return None
 
-    def find(self, reference: str) -> AccountRecord | None:
-        """An account by its id, else by its label when exactly one account carries it."""
-        record = self.get(reference)
-        if record is not None:
-            return record
-        labelled = [r for r in self.accounts if r.label == reference]
-        return labelled[0] if len(labelled) == 1 else None
-
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
