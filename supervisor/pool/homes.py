@@ -34,9 +34,9 @@ _UNLINKED_SUFFIXES = ("-wal", "-shm")
 # Created in the real home before linking: Codex's mkdir on a linked directory is fine, a dangling
 # link to a directory was never verified.
 SHARED_DIRS = ("sessions", "shell_snapshots", "thread-writer-locks", "tui-thread-reference-capabilities", "skills")
-# Linked even before it exists: Codex creates it through the link (verified), and a private copy would
-# stop two accounts' SQLite maintenance from excluding each other.
-SHARED_LOCK_FILES = (".sqlite-maintenance.lock",)
+# Linked even before they exist: Codex creates them through the link (verified), and a private copy
+# would stop two accounts' Codex (SQLite maintenance, session index updates) from excluding each other.
+SHARED_LOCK_FILES = (".sqlite-maintenance.lock", "session_index.jsonl.lock")
 # Shared files Codex 0.169 creates on first use (names from its binary): linked before they exist for
 # the same reason, so history, the session index, the config and the databases stay shared.
 LATER_SHARED_FILES = (

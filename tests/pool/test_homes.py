@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from supervisor.errors import PoolError
-from supervisor.pool.homes import LATER_SHARED_FILES, AccountHomes
+from supervisor.pool.homes import LATER_SHARED_FILES, SHARED_LOCK_FILES, AccountHomes
 
 from .fakes import auth_bytes
 
@@ -29,7 +29,7 @@ def test_overlay_links_shared_entries_and_keeps_account_entries_private(homes: A
     links = {p.name: Path(os.readlink(p)) for p in home.iterdir() if p.is_symlink()}
     expected = {"config.toml", "history.jsonl", "state_5.sqlite", "AGENTS.md", "sessions", "agents",
                 ".sqlite-maintenance.lock", "shell_snapshots", "thread-writer-locks",
-                "tui-thread-reference-capabilities", "skills", *LATER_SHARED_FILES}
+                "tui-thread-reference-capabilities", "skills", *SHARED_LOCK_FILES, *LATER_SHARED_FILES}
     assert set(links) == expected
     assert all(target == homes.real_home / name for name, target in links.items())
     assert [p.name for p in home.iterdir() if not p.is_symlink()] == ["auth.json"]
