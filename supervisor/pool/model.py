@@ -20,6 +20,9 @@ from ..errors import EventDecodeError
 SCHEMA_VERSION = 1
 # Times are Unix seconds; the last second of the year 9999 is as far as a date can be shown.
 MAX_TIMESTAMP = 253_402_300_799.0
+# What a lease can be for (see ``leases``): a session's account, a prewarmed successor, a running
+# Codex child, a parked account's token refresh.
+LEASE_PURPOSES = ("session", "successor", "child", "refresh")
 
 
 @dataclass(slots=True)
@@ -185,7 +188,7 @@ class _LeaseSchema(Schema):
     host = fields.String(required=True)
     expires_at = _Timestamp(required=True)
     generation = _StrictInteger(required=True, validate=validate.Range(min=1, max=2**53))
-    purpose = fields.String(required=True)
+    purpose = fields.String(required=True, validate=validate.OneOf(LEASE_PURPOSES))
 
     @post_load
     def _make(self, data: dict, **kwargs: Any) -> Lease:
@@ -196,7 +199,8 @@ class _AccountSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    id = fields.String(required=True, validate=validate.Regexp(r"^a-[0-9a-f]{10}$"))
+    # \Z, not $: "$" also matches before a trailing newline, and the id names a directory.
+    id = fields.String(required=True, validate=validate.Regexp(r"^a-[0-9a-f]{10}\Z"))
     label = fields.String(required=True, validate=validate.Length(min=1))
     added_at = _Timestamp(required=True)
     enabled = _StrictBoolean(load_default=True)

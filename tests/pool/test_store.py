@@ -245,6 +245,9 @@ def test_stale_temp_files_of_killed_writers_are_cleaned_under_the_lock(env) -> N
     ("cooldown", {"until": 1e300, "reason": "usage_limit", "set_at": 1.0}, "cooldown.until"),
     ("lease", {"owner_pid": True, "owner_start": "1", "host": "h", "expires_at": 5.0, "generation": 1,
                "purpose": "session"}, "lease.owner_pid"),
+    ("lease", {"owner_pid": 7, "owner_start": "1", "host": "h", "expires_at": 5.0, "generation": 1,
+               "purpose": "anything"}, "lease.purpose"),
+    ("id", "a-0123456789\n", "id"),
 ])
 def test_lax_values_are_refused_and_never_written_back(store: PoolStore, field: str, value: object, what: str) -> None:
     """Regression: `"enabled": "yes"`, Infinity and the like were accepted and written back normalised."""
