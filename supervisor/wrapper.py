@@ -82,14 +82,14 @@ def build_runtime(invocation: Invocation, env: Mapping[str, str]) -> Runtime:
     from .config import load_config
     from .core.session import Session
     from .loop import LoopPorts
-    from .pool.locations import account_homes, pool_store
+    from .pool.locations import account_homes, configured_pool_store
     from .pool.session_pool import open_session_pool
 
     config = load_config(env)
-    store = pool_store(env, config.pool.lock_timeout_s)
+    store = configured_pool_store(config, env)
     records = {r.id: r for r in store.load().accounts}
     settings = config.session_settings({r.label: r.id for r in records.values()})
-    pool = open_session_pool(settings.thresholds_for, env, lease_ttl_s=config.pool.lease_ttl_s)
+    pool = open_session_pool(store, settings.thresholds_for, env, lease_ttl_s=config.pool.lease_ttl_s)
     binary = find_codex_binary(env, config.codex.bin)
     if config.codex.extra_args:
         invocation = classify([*config.codex.extra_args, *invocation.argv])
@@ -150,10 +150,12 @@ def _forward_on_account(argv: list[str], binary, env: Mapping[str, str], config)
     from .adapters.codex_binary import child_env
     from .core import events as ev
     from .errors import PoolError
+    from .pool.locations import configured_pool_store
     from .pool.session_pool import open_session_pool
 
     settings = config.session_settings()
-    pool = open_session_pool(settings.thresholds_for, env, lease_ttl_s=config.pool.lease_ttl_s)
+    pool = open_session_pool(configured_pool_store(config, env), settings.thresholds_for, env,
+                             lease_ttl_s=config.pool.lease_ttl_s)
     leased = pool.lease_candidate("session", (), time.time())
     if not isinstance(leased, ev.AccountLeased):
         pool.close(time.time())

@@ -12,7 +12,8 @@ from pathlib import Path
 from .. import paths
 from ..pool import admin
 from ..pool.leases import current_process, owner_alive
-from ..pool.locations import account_homes, pool_store
+from ..pool.locations import account_homes, configured_pool_store
+from ..terminal_text import for_terminal
 
 IMPORT_HELP = """\
 Copy a ChatGPT login (an auth.json written by `codex login`) into the pool. The pool keeps the
@@ -45,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("remove", help="remove an account and delete its credentials")
     p.add_argument("account", help="account id or label")
+    p.add_argument("--force", action="store_true",
+                   help="remove it even while a lease looks live (one from another host that never ends, say)")
     p.set_defaults(run=_remove)
 
     for name, enabled in (("enable", True), ("disable", False)):
@@ -70,16 +73,17 @@ def _alive():
 
 def _import(args: argparse.Namespace) -> int:
     source = args.path or paths.user_codex_home() / "auth.json"
-    result = admin.import_account(pool_store(), account_homes(), source, time.time(), _alive(),
+    result = admin.import_account(configured_pool_store(), account_homes(), source, time.time(), _alive(),
                                   label=args.label, move=args.move)
     done = {"added": "Added", "updated": "Updated the credentials of", "unchanged": "Already had"}[result.outcome]
-    print(f"{done} account {result.account} ({result.label}).")
+    shown = for_terminal(str(source))
+    print(f"{done} account {result.account} ({for_terminal(result.label)}).")
     if result.outcome == "unchanged":
         print("The pool's copy of this login is as new as the imported one or newer; it was kept.")
     if result.moved:
-        print(f"Removed {source}: the pool now holds the only copy of this login.")
+        print(f"Removed {shown}: the pool now holds the only copy of this login.")
     elif result.original_kept:
-        print(f"warning: {source} still holds a live copy of this login. ChatGPT refresh tokens are "
+        print(f"warning: {shown} still holds a live copy of this login. ChatGPT refresh tokens are "
               "single-use: if plain `codex` refreshes that copy while codex-fsm uses the pool's, OpenAI can "
               "revoke the login for both. Re-run with --move to remove it (do not `codex logout`: that "
               "revokes the login on the server).", file=sys.stderr)
@@ -88,7 +92,7 @@ def _import(args: argparse.Namespace) -> int:
 
 def _list(args: argparse.Namespace) -> int:
     now = time.time()
-    rows = admin.account_rows(pool_store().load(), now, _alive())
+    rows = admin.account_rows(configured_pool_store().load(), now, _alive())
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -96,8 +100,10 @@ def _list(args: argparse.Namespace) -> int:
         print("The pool is empty: run `codex login`, then `codex-fsm accounts import`.")
         return 0
     table = [("ID", "LABEL", "PLAN", "EMAIL", "STATE", "COOLDOWN", "QUOTA LEFT")]
-    table += [(r["id"], r["label"], r["plan"] or "-", r["email"] or "-", r["state"],
-               _cooldown_text(r["cooldown"]), _quota_text(r["quota_remaining_percent"])) for r in rows]
+    # Labels, plans and emails came from outside (the user, JWT claims, the pool file): one line each.
+    table += [(r["id"], for_terminal(r["label"]), for_terminal(r["plan"] or "-"), for_terminal(r["email"] or "-"),
+               for_terminal(r["state"]), _cooldown_text(r["cooldown"]), _quota_text(r["quota_remaining_percent"]))
+              for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     for row in table:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
@@ -107,8 +113,11 @@ def _list(args: argparse.Namespace) -> int:
 def _cooldown_text(cooldown: dict | None) -> str:
     if cooldown is None:
         return "-"
-    until = datetime.fromtimestamp(cooldown["until"]).strftime("%Y-%m-%d %H:%M")
-    return f"until {until} ({cooldown['reason']})"
+    try:
+        until = datetime.fromtimestamp(cooldown["until"]).strftime("%Y-%m-%d %H:%M")
+    except (OverflowError, OSError, ValueError):
+        until = "far in the future"
+    return f"until {until} ({for_terminal(cooldown['reason'])})"
 
 
 def _quota_text(quota: dict | None) -> str:
@@ -119,24 +128,37 @@ def _quota_text(quota: dict | None) -> str:
 
 
 def _remove(args: argparse.Namespace) -> int:
-    account = admin.remove_account(pool_store(), account_homes(), args.account, time.time(), _alive())
-    print(f"Removed account {account} and deleted its credentials (log in again and import to re-add it).")
+    result = admin.remove_account(configured_pool_store(), account_homes(), args.account, time.time(), _alive(),
+                                  force=args.force)
+    lease = result.forced_lease
+    if lease is not None:
+        print(f"warning: account {result.account} was leased to process {lease.owner_pid} on "
+              f"{for_terminal(lease.host)}; if that session still runs, it is now using an account that is "
+              "no longer in the pool and must be stopped", file=sys.stderr)
+    print(f"Removed account {result.account} and deleted its credentials (log in again and import to re-add it).")
+    removal = result.removal
+    if removal.moved_back:
+        print(f"Moved into {for_terminal(str(account_homes().real_home))} (they were Codex data, not credentials): "
+              + ", ".join(for_terminal(n) for n in removal.moved_back))
+    if removal.kept:
+        print(f"Kept in {for_terminal(str(removal.kept_in))} (your Codex home already has entries of these names; "
+              "merge or delete them yourself): " + ", ".join(for_terminal(n) for n in removal.kept))
     return 0
 
 
 def _set_enabled(args: argparse.Namespace) -> int:
-    account = admin.set_enabled(pool_store(), args.account, args.enabled)
+    account = admin.set_enabled(configured_pool_store(), args.account, args.enabled)
     print(f"{'Enabled' if args.enabled else 'Disabled'} account {account}.")
     return 0
 
 
 def _label(args: argparse.Namespace) -> int:
-    account = admin.set_label(pool_store(), args.account, args.label)
-    print(f"Account {account} is now labelled {args.label!r}.")
+    account = admin.set_label(configured_pool_store(), args.account, args.label)
+    print(f"Account {account} is now labelled '{for_terminal(args.label)}'.")
     return 0
 
 
 def _order(args: argparse.Namespace) -> int:
-    chosen = admin.set_order(pool_store(), args.accounts)
+    chosen = admin.set_order(configured_pool_store(), args.accounts)
     print("Order: " + (" then ".join(chosen) if chosen else "none (ranked by quota headroom)"))
     return 0

@@ -23,7 +23,7 @@ from ..errors import ChildSpawnError, CodexFsmError, ConfigError, PoolLockTimeou
 from ..pool.auth import read_auth_file
 from ..pool.homes import AccountHomes
 from ..pool.leases import current_process, owner_alive
-from ..pool.locations import account_homes, pool_store
+from ..pool.locations import account_homes, configured_pool_store
 from ..pool.lock import PoolLock
 from ..pool.model import Pool
 from ..pool.store import PoolStore, parse_pool
@@ -315,7 +315,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--quiet", action="store_true", help="show only problems")
     args = parser.parse_args(argv)
     host = current_process().host
-    ctx = DoctorContext(store=pool_store(), homes=account_homes(), now=time.time(),
+    ctx = DoctorContext(store=configured_pool_store(despite_config_errors=True), homes=account_homes(), now=time.time(),
                         alive=lambda lease: owner_alive(lease, host))
     findings = run_checks(ctx)
     for finding in findings:

@@ -11,7 +11,7 @@ from .. import paths
 from ..adapters.status_file import live_sessions
 from ..pool import admin
 from ..pool.leases import current_process, owner_alive
-from ..pool.locations import pool_store
+from ..pool.locations import configured_pool_store
 from ..terminal_text import for_terminal
 
 _BAR_WIDTH = 10
@@ -24,7 +24,7 @@ def main(argv: list[str]) -> int:
     now = time.time()
     sessions = [asdict(s) for s in live_sessions(paths.fsm_home() / "run")]
     host = current_process().host
-    accounts = admin.account_rows(pool_store().load(), now, lambda lease: owner_alive(lease, host))
+    accounts = admin.account_rows(configured_pool_store().load(), now, lambda lease: owner_alive(lease, host))
     if args.json:
         print(json.dumps({"sessions": sessions, "accounts": accounts}, sort_keys=True))
         return 0

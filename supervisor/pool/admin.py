@@ -3,15 +3,17 @@ the rows ``accounts list`` shows. Each operation is one pool transaction."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.quota import WindowKind
 from ..errors import ConfigError, CredentialError, PoolError
+from ..terminal_text import for_terminal, is_terminal_safe
 from .auth import AuthFile, account_id_for, read_auth_file
-from .homes import AccountHomes
+from .homes import AccountHomes, Removal
 from .leases import OwnerCheck, is_stale
-from .model import AccountRecord, Pool
+from .model import AccountRecord, Lease, Pool
 from .store import PoolStore
 
 
@@ -26,27 +28,41 @@ class ImportResult:
 
 def import_account(store: PoolStore, homes: AccountHomes, source: Path, now: float, alive: OwnerCheck,
                    label: str | None = None, move: bool = False) -> ImportResult:
-    """Copy a ChatGPT login into the pool (deduplicated by account id + user id)."""
+    """Copy a ChatGPT login into the pool (deduplicated by account id + user id).
+
+    With ``move`` the original is removed afterwards, and every reason that removal would leave a
+    copy of the token behind (a symbolic link, more hard links, a directory that cannot be written)
+    is found first: the import is then refused before anything changes.
+    """
     source = source.expanduser()
+    if label is not None:
+        check_label(label)
     auth = read_auth_file(source)
     account = account_id_for(auth.identity)
+    target = source.resolve()
+    own_copy = homes.auth_path(account).resolve()
+    if target != own_copy and target.is_relative_to(homes.root.resolve()):
+        raise ConfigError(f"{_shown(source)} belongs to another pool account's home; import it from its own home")
     # An account home left without a pool entry is adopted where it lies (and never deleted by --move).
-    in_place = source.resolve() == homes.auth_path(account).resolve()
+    in_place = target == own_copy and not source.is_symlink()
+    # A link to the pool's own copy: removing the link is all --move has to do.
+    link_to_pool_copy = target == own_copy and source.is_symlink()
     if in_place:
         move = False
-    elif source.resolve().is_relative_to(homes.root.resolve()):
-        raise ConfigError(f"{source} belongs to another pool account's home; import it from its own home")
+    if move:
+        _refuse_unless_removable(source, target, link_to_pool_copy)
     with store.transaction() as pool:
         record = pool.get(account)
         if record is None:
-            if not in_place:
+            if target != own_copy:
                 homes.write_auth(account, auth.to_bytes())
-            record = AccountRecord(id=account, label=label or auth.identity.email_masked or account, added_at=now)
+            default_label = auth.identity.email_masked or account
+            record = AccountRecord(id=account, label=label or default_label, added_at=now)
             pool.accounts.append(record)
             outcome = "added"
         else:
             _refuse_if_in_use(record, now, alive)
-            outcome = "updated" if not in_place and _is_newer(auth, homes, account) else "unchanged"
+            outcome = "updated" if target != own_copy and _is_newer(auth, homes, account) else "unchanged"
             if outcome == "updated":
                 homes.write_auth(account, auth.to_bytes())
             if label:
@@ -58,10 +74,33 @@ def import_account(store: PoolStore, homes: AccountHomes, source: Path, now: flo
         try:
             source.unlink()
         except OSError as exc:
-            raise PoolError(f"account {account} was imported, but {source} could not be removed: "
-                            f"{exc.strerror or exc}") from exc
+            raise PoolError(f"account {account} was imported, but {_shown(source)} could not be removed: "
+                            f"{exc.strerror or exc}; it still holds a live copy of the login, delete it") from exc
     return ImportResult(account=account, label=record.label, outcome=outcome, moved=move,
                         original_kept=not move and not in_place)
+
+
+def _refuse_unless_removable(source: Path, target: Path, link_to_pool_copy: bool) -> None:
+    """Raise ConfigError when removing ``source`` would not remove the last copy outside the pool."""
+    if source.is_symlink() and not link_to_pool_copy:
+        raise ConfigError(
+            f"{_shown(source)} is a symbolic link to {_shown(target)} (a dotfile manager's, perhaps): --move would "
+            f"remove only the link and leave the token in {_shown(target)}. Nothing was imported. Import the file "
+            f"itself with `codex-fsm accounts import --move {_shown(target)}`, then remove the link")
+    info = os.stat(target)
+    if not link_to_pool_copy and info.st_nlink > 1:
+        raise ConfigError(
+            f"{_shown(source)} has {info.st_nlink} hard links: removing this name would leave the token under "
+            "the others. Nothing was imported. Remove the other links first, or import without --move")
+    directory = source.absolute().parent
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise ConfigError(
+            f"{_shown(source)} cannot be removed: its folder {_shown(directory)} is not writable. Nothing was "
+            "imported. Import without --move, or make the folder writable")
+
+
+def _shown(path: Path) -> str:
+    return for_terminal(str(path))
 
 
 def _is_newer(auth: AuthFile, homes: AccountHomes, account: str) -> bool:
@@ -72,18 +111,38 @@ def _is_newer(auth: AuthFile, homes: AccountHomes, account: str) -> bool:
     return auth.last_refresh > pooled.last_refresh
 
 
-def _refuse_if_in_use(record: AccountRecord, now: float, alive: OwnerCheck) -> None:
+def live_lease(record: AccountRecord, now: float, alive: OwnerCheck) -> Lease | None:
     lease = record.lease
-    if lease is not None and not is_stale(lease, now, alive):
-        raise PoolError(f"account {record.id} is in use by process {lease.owner_pid} on {lease.host}; "
-                        "try again when that session has ended")
+    return lease if lease is not None and not is_stale(lease, now, alive) else None
+
+
+def _refuse_if_in_use(record: AccountRecord, now: float, alive: OwnerCheck, hint: str = "") -> None:
+    lease = live_lease(record, now, alive)
+    if lease is not None:
+        raise PoolError(f"account {record.id} is in use by process {lease.owner_pid} on {for_terminal(lease.host)}; "
+                        f"try again when that session has ended{hint}")
 
 
 def require(pool: Pool, reference: str) -> AccountRecord:
-    record = pool.find(reference)
-    if record is None:
-        raise ConfigError(f"no account {reference!r} in the pool (see `codex-fsm accounts list`)")
-    return record
+    """The account ``reference`` names: its id, else the one account with that label."""
+    record = pool.get(reference)
+    if record is not None:
+        return record
+    labelled = [r.id for r in pool.accounts if r.label == reference]
+    if len(labelled) > 1:
+        raise ConfigError(f"the label '{for_terminal(reference)}' is ambiguous: accounts {', '.join(labelled)} "
+                          "carry it; name the account by its id")
+    if not labelled:
+        raise ConfigError(f"no account {for_terminal(repr(reference))} in the pool (see `codex-fsm accounts list`)")
+    return pool.get(labelled[0])
+
+
+def check_label(label: str) -> None:
+    if not label.strip():
+        raise ConfigError("a label must not be empty")
+    if not is_terminal_safe(label):
+        raise ConfigError(f"the label {for_terminal(label)} holds control or format characters (shown escaped); "
+                          "use plain text")
 
 
 def set_enabled(store: PoolStore, reference: str, enabled: bool) -> str:
@@ -95,8 +154,7 @@ def set_enabled(store: PoolStore, reference: str, enabled: bool) -> str:
 
 
 def set_label(store: PoolStore, reference: str, label: str) -> str:
-    if not label.strip():
-        raise ConfigError("a label must not be empty")
+    check_label(label)
 
     def change(pool: Pool) -> str:
         record = require(pool, reference)
@@ -117,16 +175,27 @@ def set_order(store: PoolStore, references: list[str]) -> list[str]:
     return store.mutate(change)
 
 
-def remove_account(store: PoolStore, homes: AccountHomes, reference: str, now: float, alive: OwnerCheck) -> str:
-    def change(pool: Pool) -> str:
+@dataclass(frozen=True, slots=True)
+class RemoveResult:
+    account: str
+    removal: Removal
+    forced_lease: Lease | None = None  # the live-looking lease ``force`` overrode
+
+
+def remove_account(store: PoolStore, homes: AccountHomes, reference: str, now: float, alive: OwnerCheck,
+                   force: bool = False) -> RemoveResult:
+    """Delete the account's credentials, then its pool entry, in one transaction: a home that cannot
+    be removed leaves the entry in place (the error says why), so no credentials are orphaned.
+    ``force`` removes it even while a lease looks live (say, one from another host that never expires)."""
+    def change(pool: Pool) -> RemoveResult:
         record = require(pool, reference)
-        _refuse_if_in_use(record, now, alive)
+        forced = live_lease(record, now, alive) if force else None
+        if not force:
+            _refuse_if_in_use(record, now, alive, hint=" (or, if it has, `codex-fsm accounts remove --force`)")
+        removal = homes.remove(record.id)
         pool.accounts.remove(record)
-        return record.id
-    account = store.mutate(change)
-    # Only once the pool no longer names it: a failed pool write must not cost the credentials.
-    homes.remove(account)
-    return account
+        return RemoveResult(account=record.id, removal=removal, forced_lease=forced)
+    return store.mutate(change)
 
 
 def account_rows(pool: Pool, now: float, alive: OwnerCheck) -> list[dict]:

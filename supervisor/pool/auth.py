@@ -11,14 +11,21 @@ import base64
 import binascii
 import hashlib
 import json
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import CredentialError
+from ..terminal_text import for_terminal
 
 _AUTH_CLAIMS = "https://api.openai.com/auth"
 _PROFILE_CLAIMS = "https://api.openai.com/profile"
+# A real auth.json is a few kilobytes; anything far larger is not one, and is not read whole.
+MAX_AUTH_BYTES = 1 << 20
+# How much of an email's domain a masked email keeps.
+_MASKED_DOMAIN_CHARS = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,20 +83,63 @@ def account_id_for(identity: Identity) -> str:
 
 
 def mask_email(email: str) -> str:
+    """``u***@example.com``: printable whatever the claim held (both parts pass ``for_terminal``)."""
     local, at, domain = email.partition("@")
     if not at:
         return "***"
-    return f"{local[:1]}***@{domain}"
+    return f"{for_terminal(local[:1])}***@{for_terminal(domain, max_chars=_MASKED_DOMAIN_CHARS)}"
 
 
 def read_auth_file(path: Path) -> AuthFile:
+    return parse_auth(read_regular_file(path, MAX_AUTH_BYTES), str(path))
+
+
+def read_regular_file(path: Path, max_bytes: int) -> bytes:
+    """The bytes of a regular file of at most ``max_bytes``; a FIFO, device or directory is refused
+    without blocking on it (opened non-blocking, checked with fstat before anything is read)."""
+    shown = for_terminal(str(path))
     try:
-        raw = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0))
     except FileNotFoundError:
-        raise CredentialError(f"no auth.json at {path} (run `codex login` first, or give its path)") from None
+        raise CredentialError(f"no auth.json at {shown} (run `codex login` first, or give its path)") from None
     except OSError as exc:
-        raise CredentialError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    return parse_auth(raw, str(path))
+        raise CredentialError(f"cannot read {shown}: {exc.strerror or exc}") from exc
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise CredentialError(f"{shown} is not a regular file ({_file_kind(info.st_mode)}); "
+                                  "give the path of an auth.json written by `codex login`")
+        if info.st_size > max_bytes:
+            raise CredentialError(f"{shown} is {info.st_size} bytes, more than an auth.json can be "
+                                  f"({max_bytes} bytes at most)")
+        chunks: list[bytes] = []
+        remaining = max_bytes + 1
+        while remaining > 0:
+            chunk = os.read(fd, min(remaining, 1 << 16))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+    except OSError as exc:
+        raise CredentialError(f"cannot read {shown}: {exc.strerror or exc}") from exc
+    finally:
+        os.close(fd)
+    raw = b"".join(chunks)
+    if len(raw) > max_bytes:
+        raise CredentialError(f"{shown} grew past {max_bytes} bytes while it was read; it is not an auth.json")
+    return raw
+
+
+def _file_kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a plain file"
 
 
 def parse_auth(raw: bytes, source: str) -> AuthFile:
@@ -98,13 +148,16 @@ def parse_auth(raw: bytes, source: str) -> AuthFile:
         document = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CredentialError(f"{source} is not valid JSON ({type(exc).__name__})") from None
+    except RecursionError:
+        raise CredentialError(f"{source} is nested too deeply to be an auth.json") from None
     if not isinstance(document, dict):
         raise CredentialError(f"{source}: the top level is not a JSON object")
     tokens = document.get("tokens")
     if not isinstance(tokens, dict):
         mode = document.get("auth_mode")
         hint = " (it holds an API key, not a ChatGPT login)" if document.get("OPENAI_API_KEY") else ""
-        raise CredentialError(f"{source} has no 'tokens' object (auth_mode={mode!r}){hint}; "
+        shown_mode = for_terminal(repr(mode), max_chars=40)
+        raise CredentialError(f"{source} has no 'tokens' object (auth_mode={shown_mode}){hint}; "
                               "codex-fsm pools ChatGPT logins made with `codex login`")
     for name in ("id_token", "access_token", "refresh_token"):
         if not isinstance(tokens.get(name), str) or not tokens[name]:
@@ -124,7 +177,7 @@ def decode_jwt_claims(token: str, where: str) -> dict:
     try:
         decoded = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
         claims = json.loads(decoded.decode("utf-8"))
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):
         raise CredentialError(f"{where} has a payload that is not base64url-encoded JSON") from None
     if not isinstance(claims, dict):
         raise CredentialError(f"{where} has a payload that is not a JSON object")

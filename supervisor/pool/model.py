@@ -8,6 +8,7 @@ a file from a newer version is refused, never rewritten.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from math import isfinite
 from typing import Any
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate
@@ -17,6 +18,11 @@ from ..core.records import decode_snapshot, encode_snapshot
 from ..errors import EventDecodeError
 
 SCHEMA_VERSION = 1
+# Times are Unix seconds; the last second of the year 9999 is as far as a date can be shown.
+MAX_TIMESTAMP = 253_402_300_799.0
+# What a lease can be for (see ``leases``): a session's account, a prewarmed successor, a running
+# Codex child, a parked account's token refresh.
+LEASE_PURPOSES = ("session", "successor", "child", "refresh")
 
 
 @dataclass(slots=True)
@@ -66,13 +72,61 @@ class Pool:
                 return record
         return None
 
-    def find(self, reference: str) -> AccountRecord | None:
-        """An account by its id, else by its label when exactly one account carries it."""
-        record = self.get(reference)
-        if record is not None:
-            return record
-        labelled = [r for r in self.accounts if r.label == reference]
-        return labelled[0] if len(labelled) == 1 else None
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _finite(value: Any, low: float, high: float) -> float:
+    """``value`` as a float when it is a JSON number (not a boolean, not a string) in ``[low, high]``."""
+    if not _is_number(value):
+        raise ValidationError("not a number")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise ValidationError("out of range") from None
+    if not isfinite(number):
+        raise ValidationError("not a finite number")
+    if not low <= number <= high:
+        raise ValidationError(f"must be between {low:g} and {high:g}")
+    return number
+
+
+class _StrictFloat(fields.Field):
+    """A finite JSON number in a range: no strings, no booleans, no NaN or Infinity, no overflow."""
+
+    def __init__(self, low: float = 0.0, high: float = MAX_TIMESTAMP, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._low = low
+        self._high = high
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> float:
+        return _finite(value, self._low, self._high)
+
+
+class _Timestamp(_StrictFloat):
+    """Unix seconds from 1970 up to the end of year 9999."""
+
+
+class _StrictInteger(fields.Integer):
+    """An integral JSON number; ``true`` and ``1.0`` are not integers here."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(strict=True, **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, bool):
+            raise ValidationError("not an integer")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class _StrictBoolean(fields.Boolean):
+    """JSON ``true`` or ``false`` only: not ``"yes"``, ``1`` or ``"false"``."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ValidationError("not true or false")
+        return value
 
 
 class _SnapshotField(fields.Field):
@@ -80,19 +134,45 @@ class _SnapshotField(fields.Field):
         return None if value is None else encode_snapshot(value)
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> QuotaSnapshot:
+        _check_snapshot_shape(value)
         try:
             return decode_snapshot(value)
-        except EventDecodeError as exc:
-            raise ValidationError(str(exc)) from None
+        except EventDecodeError:
+            raise ValidationError("malformed quota snapshot") from None
+
+
+def _check_snapshot_shape(value: Any) -> None:
+    """The stored snapshot's exact shape, so nothing lax (strings, booleans, Infinity) gets through."""
+    if not isinstance(value, dict) or set(value) - {"windows", "observed_at", "limit_reached"}:
+        raise ValidationError("not a quota snapshot object (windows, observed_at, limit_reached)")
+    windows = value.get("windows")
+    if not isinstance(windows, list):
+        raise ValidationError("windows is not a list")
+    for index, window in enumerate(windows):
+        if not isinstance(window, list) or len(window) != 3:
+            raise ValidationError(f"windows[{index}] is not [used_percent, window_minutes, resets_at]")
+        used, minutes, resets_at = window
+        try:
+            _finite(used, 0.0, 1e6)
+            if not _is_number(minutes) or minutes != int(minutes) or not 0 < minutes <= 10**7:
+                raise ValidationError("window_minutes is not a positive whole number of minutes")
+            if resets_at is not None:
+                _finite(resets_at, 0.0, MAX_TIMESTAMP)
+        except (ValidationError, OverflowError) as exc:
+            raise ValidationError(f"windows[{index}]: {exc}") from None
+    if "observed_at" in value:
+        _finite(value["observed_at"], 0.0, MAX_TIMESTAMP)
+    if "limit_reached" in value and not isinstance(value["limit_reached"], bool):
+        raise ValidationError("limit_reached is not true or false")
 
 
 class _CooldownSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    until = fields.Float(required=True, allow_nan=False)
+    until = _Timestamp(required=True)
     reason = fields.String(required=True)
-    set_at = fields.Float(required=True, allow_nan=False)
+    set_at = _Timestamp(required=True)
 
     @post_load
     def _make(self, data: dict, **kwargs: Any) -> Cooldown:
@@ -103,12 +183,12 @@ class _LeaseSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    owner_pid = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    owner_pid = _StrictInteger(required=True, validate=validate.Range(min=1, max=2**31 - 1))
     owner_start = fields.String(required=True)
     host = fields.String(required=True)
-    expires_at = fields.Float(required=True, allow_nan=False)
-    generation = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
-    purpose = fields.String(required=True)
+    expires_at = _Timestamp(required=True)
+    generation = _StrictInteger(required=True, validate=validate.Range(min=1, max=2**53))
+    purpose = fields.String(required=True, validate=validate.OneOf(LEASE_PURPOSES))
 
     @post_load
     def _make(self, data: dict, **kwargs: Any) -> Lease:
@@ -119,18 +199,19 @@ class _AccountSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    id = fields.String(required=True, validate=validate.Regexp(r"^a-[0-9a-f]{10}$"))
-    label = fields.String(required=True)
-    added_at = fields.Float(required=True, allow_nan=False)
-    enabled = fields.Boolean(load_default=True)
-    order = fields.Integer(allow_none=True, load_default=None, strict=True)
-    last_used = fields.Float(allow_none=True, load_default=None, allow_nan=False)
+    # \Z, not $: "$" also matches before a trailing newline, and the id names a directory.
+    id = fields.String(required=True, validate=validate.Regexp(r"^a-[0-9a-f]{10}\Z"))
+    label = fields.String(required=True, validate=validate.Length(min=1))
+    added_at = _Timestamp(required=True)
+    enabled = _StrictBoolean(load_default=True)
+    order = _StrictInteger(allow_none=True, load_default=None, validate=validate.Range(min=0, max=10**6))
+    last_used = _Timestamp(allow_none=True, load_default=None)
     plan = fields.String(allow_none=True, load_default=None)
     email_masked = fields.String(allow_none=True, load_default=None)
     cooldown = fields.Nested(_CooldownSchema, allow_none=True, load_default=None)
     quota = _SnapshotField(allow_none=True, load_default=None)
     lease = fields.Nested(_LeaseSchema, allow_none=True, load_default=None)
-    generation = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0))
+    generation = _StrictInteger(load_default=0, validate=validate.Range(min=0, max=2**53))
 
     @post_load
     def _make(self, data: dict, **kwargs: Any) -> AccountRecord:
@@ -142,7 +223,7 @@ class PoolSchema(Schema):
         # Fields a later minor version adds are tolerated at the top level; accounts stay strict.
         unknown = EXCLUDE
 
-    version = fields.Integer(required=True, strict=True)
+    version = _StrictInteger(required=True, validate=validate.Range(min=1, max=SCHEMA_VERSION))
     accounts = fields.List(fields.Nested(_AccountSchema), required=True)
 
     @post_load

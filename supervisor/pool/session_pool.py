@@ -8,6 +8,7 @@ class only builds the candidate views, reclaims stale leases and records the lea
 
 from __future__ import annotations
 
+from math import isfinite
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
@@ -17,8 +18,8 @@ from ..core.ranking import CandidateView, never_probed, rank_candidates, soonest
 from .homes import AccountHomes
 from .leases import (CHILD_PURPOSE, DEFAULT_LEASE_TTL_S, SESSION_PURPOSE, OwnerCheck, ProcessIdentity,
                      current_process, grant, held_by, owner_alive)
-from .locations import account_homes, pool_store
-from .model import AccountRecord, Cooldown, Pool
+from .locations import account_homes
+from .model import MAX_TIMESTAMP, AccountRecord, Cooldown, Pool
 from .store import PoolStore
 
 
@@ -72,7 +73,9 @@ class SessionPool:
                 record.lease = None
 
     def cool_down(self, account: str, until: float, reason: str, now: float) -> None:
-        # An account the user removed meanwhile has nothing left to mark.
+        # An account the user removed meanwhile has nothing left to mark. A reset time beyond what
+        # the pool file can hold (a server's absurd retry-after) is stored as the latest it can.
+        until = until if isfinite(until) and until <= MAX_TIMESTAMP else MAX_TIMESTAMP
         self._update(account, lambda record: setattr(record, "cooldown", Cooldown(until, reason, now)))
 
     def record_quota(self, account: str, snapshot: QuotaSnapshot, now: float) -> None:
@@ -152,7 +155,8 @@ def _exhausted_reason(pool: Pool, unusable: Sequence[str]) -> str:
     return "every account is leased, cooling down, or below its quota floor"
 
 
-def open_session_pool(thresholds_for: Callable[[str], Thresholds], env: Mapping[str, str] | None = None,
-                      lease_ttl_s: float = DEFAULT_LEASE_TTL_S) -> SessionPool:
-    """The session pool at the configured places ($CODEX_FSM_HOME, $CODEX_HOME)."""
-    return SessionPool(pool_store(env), account_homes(env), thresholds_for, lease_ttl_s=lease_ttl_s)
+def open_session_pool(store: PoolStore, thresholds_for: Callable[[str], Thresholds],
+                      env: Mapping[str, str] | None = None, lease_ttl_s: float = DEFAULT_LEASE_TTL_S) -> SessionPool:
+    """The session pool on ``store`` (built from the config: ``locations.configured_pool_store``),
+    with the account homes at their configured places."""
+    return SessionPool(store, account_homes(env), thresholds_for, lease_ttl_s=lease_ttl_s)

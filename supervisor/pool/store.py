@@ -1,7 +1,8 @@
 """The pool file: load and validate it, and change it only inside the pool lock.
 
 Every change is a short transaction: take the lock, read the file fresh, apply the change, write it
-back atomically (keeping the previous version as ``pool.json.bak``), release the lock. A file that
+back atomically (keeping the previous version as ``pool.json.bak`` once the new one is safely
+written: a failed write leaves both the file and its backup as they were), release the lock. A file that
 does not parse is never overwritten: the error names the file, what is wrong, and the backup to
 restore. An exception raised inside a transaction propagates as itself and nothing is written.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
@@ -18,7 +20,7 @@ from marshmallow import ValidationError
 
 from ..errors import PoolError
 from ..paths import ensure_private_dir
-from .atomic import write_private_file
+from .atomic import remove_stale_temps, write_private_file
 from .lock import DEFAULT_LOCK_TIMEOUT_S, PoolLock
 from .model import SCHEMA_VERSION, Pool, PoolSchema, dump_pool
 
@@ -30,9 +32,11 @@ class PoolFileError(PoolError):
 
 
 class PoolStore:
-    def __init__(self, path: Path, lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> None:
+    def __init__(self, path: Path, lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S,
+                 clock: Callable[[], float] = time.time) -> None:
         self.path = path
         self.lock_timeout_s = lock_timeout_s
+        self._clock = clock
 
     @property
     def lock_path(self) -> Path:
@@ -52,6 +56,8 @@ class PoolStore:
             raw = self.path.read_bytes()
         except FileNotFoundError:
             return Pool()
+        except IsADirectoryError:
+            raise PoolFileError(f"the pool file {self.path} is a directory; move it aside") from None
         except OSError as exc:
             raise PoolFileError(f"cannot read the pool file {self.path}: {exc.strerror or exc}") from exc
         return parse_pool(raw, self.path, self.backup_path)
@@ -72,27 +78,46 @@ class PoolStore:
 
     def _save(self, pool: Pool) -> None:
         pool.version = SCHEMA_VERSION
-        data = json.dumps(dump_pool(pool), indent=1, sort_keys=True).encode() + b"\n"
-        self._keep_backup()
-        write_private_file(self.path, data)
+        try:
+            data = json.dumps(dump_pool(pool), indent=1, sort_keys=True, allow_nan=False).encode() + b"\n"
+        except ValueError as exc:
+            raise PoolError(f"the pool file {self.path} was not written: a value is not finite ({exc}); "
+                            "the previous file is unchanged") from None
+        # Under the lock no other writer of the pool file runs: old temp files are a killed writer's.
+        remove_stale_temps(self.path, self._clock())
+        staging = self._stage_backup()
+        try:
+            write_private_file(self.path, data)
+        except BaseException:
+            # The write failed and pool.json is unchanged: the existing backup stays the backup.
+            if staging is not None:
+                staging.unlink(missing_ok=True)
+            raise
+        if staging is not None:
+            self._promote_backup(staging)
 
-    def _keep_backup(self) -> None:
-        # A hard link keeps the current (known good: it was just parsed) version as the backup
-        # without copying; the atomic rename below then gives pool.json a new inode.
-        # One fixed staging name is safe under the lock, and a crash cannot leave it in the way.
+    def _stage_backup(self) -> Path | None:
+        # A hard link keeps the current (known good: it was just parsed) version without copying;
+        # the atomic rename of the new file then gives pool.json a new inode, and only after that
+        # does the staged link replace the backup. One fixed staging name is safe under the lock,
+        # and a crash cannot leave it in the way.
         staging = self.path.with_name(f".{self.path.name}.bak.tmp")
         try:
             staging.unlink(missing_ok=True)
             os.link(self.path, staging)
         except FileNotFoundError:
-            return
+            return None
         except OSError as exc:
             raise PoolError(f"could not back up the pool file {self.path}: {exc.strerror or exc}") from exc
+        return staging
+
+    def _promote_backup(self, staging: Path) -> None:
         try:
             os.replace(staging, self.backup_path)
         except OSError as exc:
-            os.unlink(staging)
-            raise PoolError(f"could not back up the pool file to {self.backup_path}: {exc.strerror or exc}") from exc
+            staging.unlink(missing_ok=True)
+            raise PoolError(f"the pool file {self.path} was written, but its previous version could not be kept "
+                            f"as {self.backup_path}: {exc.strerror or exc}") from exc
 
     def _ensure_dir(self) -> None:
         try:
@@ -105,6 +130,8 @@ class PoolStore:
 def parse_pool(raw: bytes, path: Path, backup: Path) -> Pool:
     try:
         data = json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        raise PoolFileError(_unusable(path, backup, "its JSON is nested too deeply")) from None
     except UnicodeDecodeError as exc:
         raise PoolFileError(_unusable(path, backup, f"it is not UTF-8 text (byte {exc.start})")) from None
     except json.JSONDecodeError as exc:

@@ -6,7 +6,10 @@ import os
 import stat
 from pathlib import Path
 
-from supervisor.pool.homes import AccountHomes
+import pytest
+
+from supervisor.errors import PoolError
+from supervisor.pool.homes import LATER_SHARED_FILES, SHARED_LOCK_FILES, AccountHomes
 
 from .fakes import auth_bytes
 
@@ -26,7 +29,7 @@ def test_overlay_links_shared_entries_and_keeps_account_entries_private(homes: A
     links = {p.name: Path(os.readlink(p)) for p in home.iterdir() if p.is_symlink()}
     expected = {"config.toml", "history.jsonl", "state_5.sqlite", "AGENTS.md", "sessions", "agents",
                 ".sqlite-maintenance.lock", "shell_snapshots", "thread-writer-locks",
-                "tui-thread-reference-capabilities", "skills"}
+                "tui-thread-reference-capabilities", "skills", *SHARED_LOCK_FILES, *LATER_SHARED_FILES}
     assert set(links) == expected
     assert all(target == homes.real_home / name for name, target in links.items())
     assert [p.name for p in home.iterdir() if not p.is_symlink()] == ["auth.json"]
@@ -110,3 +113,114 @@ def test_recover_keeps_an_unreadable_auth_json_before_replacing_it(homes: Accoun
     kept = home / "auth.json.unreadable"
     assert kept.read_bytes() == b'{"tokens": {"access_tok'
     assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+
+
+def test_files_codex_creates_later_are_linked_before_they_exist(homes: AccountHomes) -> None:
+    """Regression: history.jsonl and the SQLite files Codex creates on first use became private copies
+    in the account home (and `accounts remove` then deleted them)."""
+    homes.write_auth("a-0000000001", auth_bytes())
+    home = homes.sync("a-0000000001")
+    for name in ("history.jsonl", "session_index.jsonl", "state_5.sqlite", "logs_2.sqlite", "config.toml"):
+        assert Path(os.readlink(home / name)) == homes.real_home / name
+    with open(home / "history.jsonl", "a") as history:  # how Codex appends to it
+        history.write("entry\n")
+    assert (homes.real_home / "history.jsonl").read_text() == "entry\n"
+    assert not any(p.name.endswith(("-wal", "-shm")) for p in home.iterdir())
+    assert homes.check("a-0000000001") == []
+
+
+def test_sqlite_created_through_a_dangling_link_lands_in_the_real_home(homes: AccountHomes) -> None:
+    import sqlite3
+
+    homes.write_auth("a-0000000001", auth_bytes())
+    home = homes.sync("a-0000000001")
+    with sqlite3.connect(home / "state_5.sqlite") as db:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("CREATE TABLE t (x)")
+    assert (homes.real_home / "state_5.sqlite").is_file()
+    assert (home / "state_5.sqlite").is_symlink()
+    assert not (home / "state_5.sqlite-wal").exists()
+
+
+def test_sync_moves_a_private_copy_into_the_real_home_when_it_lacks_one(homes: AccountHomes) -> None:
+    account = "a-0000000001"
+    homes.write_auth(account, auth_bytes())
+    home = homes.home(account)
+    (home / "state_5.sqlite").write_text("db")
+    (home / "state_5.sqlite-wal").write_text("wal")
+    (home / "history.jsonl").write_text("mine\n")
+    homes.sync(account)
+    assert (homes.real_home / "state_5.sqlite").read_text() == "db"
+    assert (homes.real_home / "state_5.sqlite-wal").read_text() == "wal"
+    assert (homes.real_home / "history.jsonl").read_text() == "mine\n"
+    assert (home / "state_5.sqlite").is_symlink() and (home / "history.jsonl").is_symlink()
+    assert not os.path.lexists(home / "state_5.sqlite-wal")
+
+
+def test_sync_keeps_a_private_copy_when_the_real_home_has_its_own(homes: AccountHomes) -> None:
+    account = "a-0000000001"
+    homes.write_auth(account, auth_bytes())
+    (homes.real_home / "history.jsonl").write_text("real\n")
+    (homes.home(account) / "history.jsonl").write_text("private\n")
+    homes.sync(account)
+    assert (homes.real_home / "history.jsonl").read_text() == "real\n"
+    assert (homes.home(account) / "history.jsonl").read_text() == "private\n"
+    assert [p.entry for p in homes.check(account)] == ["history.jsonl"]
+
+
+def test_remove_deletes_credentials_only_and_moves_codex_data_back(homes: AccountHomes) -> None:
+    """Regression: remove deleted the whole home, private history and databases included."""
+    account = "a-0000000001"
+    homes.write_auth(account, auth_bytes())
+    home = homes.sync(account)
+    (home / "history.jsonl").unlink()
+    (home / "history.jsonl").write_text("only here\n")
+    (home / "notes").mkdir()
+    (home / "notes" / "a.md").write_text("n")
+    (home / "auth.json.unreadable").write_text("x")
+    (home / ".auth-AB12CD").write_text("x")
+    (home / "models_cache.json").write_text("{}")
+    removal = homes.remove(account)
+    assert set(removal.moved_back) == {"history.jsonl", "notes"}
+    assert removal.kept == ()
+    assert (homes.real_home / "history.jsonl").read_text() == "only here\n"
+    assert (homes.real_home / "notes" / "a.md").read_text() == "n"
+    assert not os.path.lexists(home)
+    assert (homes.real_home / "sessions").is_dir()  # the links' targets are untouched
+
+
+def test_remove_keeps_and_names_what_the_real_home_already_has(homes: AccountHomes) -> None:
+    account = "a-0000000001"
+    homes.write_auth(account, auth_bytes())
+    (homes.real_home / "history.jsonl").write_text("real\n")
+    (homes.home(account) / "history.jsonl").write_text("private\n")
+    (homes.home(account) / "state_5.sqlite-wal").write_text("orphan log")
+    removal = homes.remove(account)
+    assert set(removal.kept) == {"history.jsonl", "state_5.sqlite-wal"}
+    assert removal.kept_in == homes.home(account)
+    assert (homes.home(account) / "history.jsonl").read_text() == "private\n"
+    assert (homes.real_home / "history.jsonl").read_text() == "real\n"
+    assert not (homes.home(account) / "auth.json").exists()
+    assert not (homes.real_home / "state_5.sqlite-wal").exists()
+
+
+def test_remove_refuses_a_linked_home_and_deletes_nothing(homes: AccountHomes, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "auth.json").write_bytes(auth_bytes())
+    homes.root.mkdir(parents=True)
+    homes.home("a-0000000001").symlink_to(elsewhere)
+    with pytest.raises(PoolError, match="is a symbolic link"):
+        homes.remove("a-0000000001")
+    assert (elsewhere / "auth.json").read_bytes() == auth_bytes()
+
+
+def test_accounts_on_disk_lists_only_homes_with_credentials(homes: AccountHomes) -> None:
+    """Regression: an empty or temp-file-only home was reported as holding credentials."""
+    homes.write_auth("a-0000000001", auth_bytes())
+    homes.root.joinpath("a-0000000002").mkdir()
+    homes.root.joinpath("a-0000000003").mkdir()
+    homes.root.joinpath("a-0000000003", ".auth.json.abcd1234.tmp").write_text("x")
+    homes.root.joinpath("a-0000000004").mkdir()
+    homes.root.joinpath("a-0000000004", "auth.json").symlink_to(homes.auth_path("a-0000000001"))
+    assert homes.accounts_on_disk() == ["a-0000000001"]

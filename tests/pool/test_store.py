@@ -187,3 +187,99 @@ def test_backup_staging_left_by_a_crash_is_not_in_the_way(store: PoolStore) -> N
     store.mutate(lambda pool: setattr(pool.accounts[0], "label", "renamed"))
     assert store.load().accounts[0].label == "renamed"
     assert json.loads(store.backup_path.read_text())["accounts"][0]["label"] == "work"
+
+
+def test_failed_write_keeps_the_older_backup(store: PoolStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: a failed write replaced pool.json.bak with a link to the current file."""
+    store.mutate(_add)
+    store.mutate(lambda pool: setattr(pool.accounts[0], "label", "second"))
+    backup_before = store.backup_path.read_bytes()
+    assert b'"work"' in backup_before
+
+    def no_space(fd: int, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(os, "write", no_space)
+    with pytest.raises(PoolError, match="no space left"):
+        store.mutate(lambda pool: setattr(pool.accounts[0], "label", "third"))
+    monkeypatch.undo()
+    assert store.backup_path.read_bytes() == backup_before
+    assert not store.path.with_name(".pool.json.bak.tmp").exists()
+
+
+def test_stale_temp_files_of_killed_writers_are_cleaned_under_the_lock(env) -> None:
+    """Regression: `.pool.json.*.tmp` left by a killed writer stayed forever."""
+    now = 1_000_000.0
+    store = PoolStore(env["fsm"] / "pool.json", lock_timeout_s=2.0, clock=lambda: now)
+    store.mutate(_add)
+    folder = store.path.parent
+    old = folder / ".pool.json.abc_1234.tmp"
+    fresh = folder / ".pool.json.xyz98765.tmp"
+    foreign = folder / ".pool.json.not-ours.tmp"
+    other = folder / "notes.tmp"
+    for path in (old, fresh, foreign, other):
+        path.write_text("x")
+    os.utime(old, (now - 7200, now - 7200))
+    os.utime(fresh, (now - 10, now - 10))
+    for path in (foreign, other):
+        os.utime(path, (now - 7200, now - 7200))
+    store.mutate(lambda pool: setattr(pool.accounts[0], "label", "renamed"))
+    assert not old.exists()
+    assert fresh.exists() and foreign.exists() and other.exists()
+
+
+@pytest.mark.parametrize(("field", "value", "what"), [
+    ("enabled", "yes", "enabled: not true or false"),
+    ("enabled", 1, "enabled: not true or false"),
+    ("added_at", "Infinity", "added_at: not a number"),
+    ("added_at", 1e300, "added_at: must be between"),
+    ("added_at", 10**400, "added_at"),
+    ("added_at", True, "added_at: not a number"),
+    ("order", True, "order: not an integer"),
+    ("order", -1, "order"),
+    ("last_used", "12", "last_used: not a number"),
+    ("label", "", "label"),
+    ("generation", 1.5, "generation"),
+    ("quota", {"windows": [["1", 300, None]], "observed_at": 1.0, "limit_reached": False}, "quota"),
+    ("quota", {"windows": [], "observed_at": 1.0, "limit_reached": "yes"}, "quota: limit_reached"),
+    ("quota", {"windows": [[10.0, True, None]], "observed_at": 1.0}, "quota"),
+    ("cooldown", {"until": 1e300, "reason": "usage_limit", "set_at": 1.0}, "cooldown.until"),
+    ("lease", {"owner_pid": True, "owner_start": "1", "host": "h", "expires_at": 5.0, "generation": 1,
+               "purpose": "session"}, "lease.owner_pid"),
+    ("lease", {"owner_pid": 7, "owner_start": "1", "host": "h", "expires_at": 5.0, "generation": 1,
+               "purpose": "anything"}, "lease.purpose"),
+    ("id", "a-0123456789\n", "id"),
+])
+def test_lax_values_are_refused_and_never_written_back(store: PoolStore, field: str, value: object, what: str) -> None:
+    """Regression: `"enabled": "yes"`, Infinity and the like were accepted and written back normalised."""
+    record = {"id": "a-0123456789", "label": "work", "added_at": 1.0, field: value}
+    raw = json.dumps({"version": 1, "accounts": [record]}).encode()
+    store.path.parent.mkdir(parents=True, exist_ok=True)
+    store.path.write_bytes(raw)
+    with pytest.raises(PoolFileError, match=what):
+        store.mutate(lambda pool: None)
+    assert store.path.read_bytes() == raw
+
+
+@pytest.mark.parametrize("version", [0, -1, True, 1.0, "1"])
+def test_schema_versions_outside_the_known_range_are_refused(store: PoolStore, version: object) -> None:
+    raw = json.dumps({"version": version, "accounts": []}).encode()
+    store.path.parent.mkdir(parents=True, exist_ok=True)
+    store.path.write_bytes(raw)
+    with pytest.raises(PoolFileError, match="version"):
+        store.load()
+    assert store.path.read_bytes() == raw
+
+
+@pytest.mark.parametrize("raw", [b"[" * 100_000, b'{"version": 1, "accounts": [' + b"{" * 50_000])
+def test_deeply_nested_json_is_a_named_error(store: PoolStore, raw: bytes) -> None:
+    """Regression: json's RecursionError escaped as a traceback."""
+    store.path.parent.mkdir(parents=True, exist_ok=True)
+    store.path.write_bytes(raw)
+    with pytest.raises(PoolFileError, match="pool.json cannot be used"):
+        store.load()
+
+
+def test_a_pool_file_that_is_a_directory_is_a_named_error(store: PoolStore) -> None:
+    store.path.mkdir(parents=True)
+    with pytest.raises(PoolFileError, match="is a directory"):
+        store.load()
