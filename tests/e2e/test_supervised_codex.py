@@ -200,10 +200,12 @@ def test_every_account_exhausted_waits_for_the_soonest_reset_then_resumes_by_its
     submitted = terminal.submit("prompt hit by the limit")
     terminal.wait_for(r"codex-fsm: every account is at its limit; waiting \d+ s for the soonest reset", 30, raw=True,
                       since=submitted)
-    terminal.wait_for(r"PONG-2 \[acct-a\]: prompt hit by the limit", 60)
+    terminal.wait_for(rf"PONG-\d+ \[acct-a\]: {re.escape(CONTINUATION_PROMPT)}", 60)
 
     retried = fake_backend.turns()[-1]
-    assert (retried.prompt, retried.status) == ("prompt hit by the limit", 200)
+    assert (retried.prompt, retried.status) == (CONTINUATION_PROMPT, 200)
+    user_texts = [item.text for item in retried.conversation if item.role == "user"]
+    assert sum(text.count("prompt hit by the limit") for text in user_texts) == 1, user_texts
     assert retried.at >= resets_at
     assert [t.status for t in fake_backend.turns()] == [200, 429, 200]
     terminal.send(CTRL_C)
