@@ -47,6 +47,9 @@ ROLLOUT_RETRY_S = 5.0
 # After the pool could not be read or locked, ask again this much later.
 POOL_RETRY_S = 30.0
 _TAIL_BYTES = 4096
+# Typed after a usage-limit rotation instead of the interrupted prompt: the resumed thread's history
+# already holds that user message, so re-typing it would show the model the user's words twice.
+CONTINUATION_PROMPT = "Please continue where you left off."
 _PASTE_START, _PASTE_END = b"\x1b[200~", b"\x1b[201~"
 
 
@@ -407,12 +410,12 @@ class SupervisorLoop:
             self._running.child.write_at(self._after_queued_writes(), _as_typed(draft))
 
     def _resubmit(self, command: cmd.ResubmitPrompt, at: float) -> None:
-        prompt = self._input.last_prompt() or self._interrupted_prompt
+        interrupted = self._input.last_prompt() or self._interrupted_prompt
         running = self._running
-        if not prompt or running is None:
+        if not interrupted or running is None:
             return
         start = self._after_queued_writes()
-        running.child.write_at(start, _as_typed(prompt))
+        running.child.write_at(start, _as_typed(CONTINUATION_PROMPT.encode("utf-8")))
         running.child.write_at(start + SUBMIT_GAP_S, b"\r")
 
     def _after_queued_writes(self) -> float:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .core.chart import Chart
-from .core.records import LOG_SCHEMA_VERSION, decode_event, encode_command
+from .core.records import LOG_SCHEMA_VERSION, decode_event, decode_settings, encode_command
 from .core.session import Session
 from .core.settings import SessionSettings
 from .errors import EventDecodeError, InvalidTransition, LogFormatError, ReplayDivergence
@@ -31,16 +31,24 @@ class ReplayResult:
 
 def read_log(path: Path) -> tuple[dict, list[dict]]:
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise LogFormatError(f"{path}: cannot read the log: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise LogFormatError(f"{path}:{line}: not UTF-8 text (byte {exc.start})") from None
     return parse_log(text, str(path))
 
 
 def parse_log(text: str, origin: str = "log") -> tuple[dict, list[dict]]:
-    lines = text.splitlines()
+    # Only "\n" ends a record: the log is written with ensure_ascii=False, so other line separators
+    # (U+2028, form feed ...) may sit inside a JSON string.
+    lines = text.split("\n")
     records: list[dict] = []
     header: dict | None = None
+    header_line = 0
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -48,12 +56,15 @@ def parse_log(text: str, origin: str = "log") -> tuple[dict, list[dict]]:
             data = json.loads(line)
         except json.JSONDecodeError as exc:
             raise LogFormatError(f"{origin}:{number}: not JSON ({exc.msg})") from None
+        except RecursionError:
+            raise LogFormatError(f"{origin}:{number}: JSON nested too deeply") from None
         if not isinstance(data, dict) or "kind" not in data:
             raise LogFormatError(f"{origin}:{number}: a record must be an object with a 'kind'")
         if header is None:
             if data["kind"] != "header":
                 raise LogFormatError(f"{origin}:{number}: the first record must be the header")
             header = data
+            header_line = number
             continue
         if data["kind"] not in ("transition", "rejected"):
             raise LogFormatError(f"{origin}:{number}: unknown record kind {data['kind']!r}")
@@ -62,8 +73,16 @@ def parse_log(text: str, origin: str = "log") -> tuple[dict, list[dict]]:
     if header is None:
         raise LogFormatError(f"{origin}: empty log (no header)")
     if header.get("schema") != LOG_SCHEMA_VERSION:
-        raise LogFormatError(f"{origin}: log schema {header.get('schema')!r} is not {LOG_SCHEMA_VERSION}")
+        raise LogFormatError(f"{origin}:{header_line}: log schema {header.get('schema')!r} is not {LOG_SCHEMA_VERSION}")
+    _header_settings(header, f"{origin}:{header_line}")  # a wrong type is named here, where the line is known
     return header, records
+
+
+def _header_settings(header: dict, where: str) -> SessionSettings:
+    try:
+        return decode_settings(header.get("settings", {}))
+    except EventDecodeError as exc:
+        raise LogFormatError(f"{where}: header {exc}") from None
 
 
 def check_chart(header: dict, chart: Chart, allow_chart_change: bool, origin: str = "log") -> None:
@@ -76,10 +95,7 @@ def check_chart(header: dict, chart: Chart, allow_chart_change: bool, origin: st
 def replay(header: dict, records: list[dict], chart: Chart, allow_chart_change: bool = False,
            origin: str = "log") -> ReplayResult:
     check_chart(header, chart, allow_chart_change, origin)
-    try:
-        settings = SessionSettings.from_dict(header.get("settings") or {})
-    except (TypeError, ValueError) as exc:
-        raise LogFormatError(f"{origin}: header settings: {exc}") from None
+    settings = _header_settings(header, origin)
     compare_rows = header.get("chart_sha256") == chart.sha256
     session = Session(chart, settings)
     first_state = session.state

@@ -164,12 +164,41 @@ def _forward_on_account(argv: list[str], binary, env: Mapping[str, str], config)
     forwarded = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
     previous = {s: signal.signal(s, lambda number, _frame: child.send_signal(number)) for s in forwarded}
     try:
-        code = child.wait()
+        code = _wait_holding_lease(child, pool, config.pool.heartbeat_s)
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
         pool.close(time.time())
     return 128 - code if code < 0 else code
+
+
+def _wait_holding_lease(child, pool, heartbeat_s: float) -> int:
+    """Wait for ``child``, renewing the pool's leases every ``heartbeat_s``: an unrenewed lease goes stale
+    after the lease TTL and another session would take the account while this Codex still runs on it.
+
+    A lease lost anyway (the pool file was edited, the machine slept past the TTL) is reported once;
+    the child keeps running, since killing the user's work would be worse than sharing the account.
+    """
+    import subprocess
+
+    from .core import events as ev
+    from .errors import CodexFsmError
+    from .terminal_text import for_terminal
+
+    warned = False
+    while True:
+        try:
+            return child.wait(timeout=heartbeat_s)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            lost = [event for event in pool.heartbeat(time.time()) if isinstance(event, ev.LeaseLost)]
+        except CodexFsmError:
+            continue  # the pool file is busy or unreadable now; the next beat retries well within the TTL
+        if lost and not warned:
+            warned = True
+            print(f"codex-fsm: warning: the lease on account …{for_terminal(lost[0].account[-4:])} was lost; "
+                  "another session may use that account while this command runs", file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -103,3 +103,96 @@ def test_cli_replay_refuses_foreign_chart_unless_told(tmp_path, capsys):
     assert cli_main(["replay", str(path)]) == 1
     assert "allow-chart-change" in capsys.readouterr().err
     assert cli_main(["replay", "--allow-chart-change", str(path)]) == 0
+
+
+def _valid_header(**settings) -> str:
+    return json.dumps({"kind": "header", "schema": 1, "chart_sha256": CHART.sha256, "settings": settings})
+
+
+@pytest.mark.parametrize("header, named", [
+    (_valid_header(max_restarts="x"), r"x:1: header settings\.max_restarts must be int, got 'x'"),
+    (_valid_header(max_restarts=True), r"settings\.max_restarts must be int"),
+    (_valid_header(idle_before_rotate_s=[1]), r"settings\.idle_before_rotate_s must be float"),
+    (_valid_header(resubmit_interrupted_prompt=1), r"settings\.resubmit_interrupted_prompt must be bool"),
+    (_valid_header(thresholds={"rotate_5h": "5"}), r"settings\.thresholds\.rotate_5h must be float"),
+    (_valid_header(thresholds=[1]), r"settings\.thresholds must be an object"),
+    (_valid_header(thresholds={"nope": 1}), r"settings\.thresholds: unknown field 'nope'"),
+    (_valid_header(account_thresholds=[["a", 3]]), r"settings\.account_thresholds\[0\] must be an object"),
+    (_valid_header(account_thresholds=[3]), r"settings\.account_thresholds\[0\] must be \[account, thresholds\]"),
+    (_valid_header(account_thresholds={}), r"settings\.account_thresholds must be a list"),
+    (_valid_header(surprise=1), r"settings: unknown field 'surprise'"),
+    ('{"kind":"header","schema":1,"settings":[1,2]}', r"x:1: header settings must be an object"),
+    ('\n{"kind":"header","schema":1,"settings":"s"}', r"x:2: header settings must be an object"),
+])
+def test_header_settings_of_the_wrong_type_name_the_line_and_field(header, named):
+    with pytest.raises(LogFormatError, match=named):
+        parse_log(header + "\n", "x")
+
+
+def test_a_header_that_is_not_an_object_names_the_line():
+    with pytest.raises(LogFormatError, match=r"x:1: a record must be an object"):
+        parse_log('["kind", "header"]\n', "x")
+
+
+def test_a_non_utf8_log_is_a_format_error_naming_file_and_line(tmp_path):
+    log = tmp_path / "session.jsonl"
+    log.write_bytes(_valid_header().encode() + b'\n{"kind":"transition","x":"\xff"}\n')
+    with pytest.raises(LogFormatError, match=re.escape(f"{log}:2: not UTF-8")):
+        replay_file(log, CHART)
+
+
+def test_deeply_nested_json_is_a_format_error_not_a_recursion_error():
+    nested = "[" * 100_000 + "]" * 100_000
+    with pytest.raises(LogFormatError, match=r"x:2: JSON nested too deeply"):
+        parse_log(_valid_header() + "\n" + nested + "\n", "x")
+
+
+def test_a_line_separator_inside_a_string_does_not_split_the_record():
+    text = _valid_header() + "\n" + '{"kind":"transition","seq":0,"note":"a\u2028b\x85c"}' + "\n"
+    _header, [record] = parse_log(text, "x")
+    assert record["note"] == "a\u2028b\x85c" and record["_line"] == 2
+
+
+def test_every_cli_replay_of_a_bad_log_is_an_error_message_not_a_traceback(tmp_path, capsys):
+    log = tmp_path / "bad.jsonl"
+    log.write_text(_valid_header(max_restarts="x") + "\n")
+    assert cli_main(["replay", str(log)]) == 1
+    assert f"codex-fsm: {log}:1: header settings.max_restarts" in capsys.readouterr().err
+
+
+_GOLDEN_BYTES = [path.read_bytes() for path in LOGS[:2]]
+
+
+def _log_bytes():
+    from hypothesis import strategies as st
+
+    json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+                               lambda inner: st.lists(inner, max_size=4)
+                               | st.dictionaries(st.sampled_from(["kind", "seq", "event", "type", "settings",
+                                                                  "schema", "at", "commands", "x"]), inner,
+                                                 max_size=5), max_leaves=12)
+    json_line = json_values.map(lambda v: json.dumps(v).encode())
+    mutated_golden = st.tuples(st.sampled_from(_GOLDEN_BYTES), st.integers(0, 5000), st.binary(max_size=8)).map(
+        lambda t: t[0][:t[1] % (len(t[0]) + 1)] + t[2] + t[0][t[1] % (len(t[0]) + 1) + len(t[2]):])
+    return st.binary(max_size=200) | st.lists(json_line | st.binary(max_size=20), max_size=4).map(
+        lambda lines: _valid_header().encode() + b"\n" + b"\n".join(lines)) | mutated_golden
+
+
+def test_any_bytes_as_a_log_replay_or_a_codex_fsm_error_and_the_file_is_unchanged(tmp_path):
+    from hypothesis import given, settings
+
+    from supervisor.errors import CodexFsmError
+
+    log = tmp_path / "any.jsonl"
+
+    @settings(derandomize=True, deadline=None, max_examples=400)
+    @given(_log_bytes())
+    def check(data: bytes) -> None:
+        log.write_bytes(data)
+        try:
+            replay_file(log, CHART)
+        except CodexFsmError:
+            pass
+        assert log.read_bytes() == data
+
+    check()

@@ -12,7 +12,8 @@ from typing import Any
 from ..errors import EventDecodeError
 from . import commands as cmd
 from . import events as ev
-from .quota import QuotaSnapshot, QuotaWindow
+from .quota import QuotaSnapshot, QuotaWindow, Thresholds
+from .settings import SessionSettings
 
 LOG_SCHEMA_VERSION = 1
 
@@ -145,3 +146,55 @@ class RejectedRecord:
         return {"kind": "rejected", "seq": self.seq, "at": self.event.at,
                 "event": encode_event(self.event), "state": self.state,
                 "trigger": self.event.trigger, "error": self.error}
+
+
+def _check_setting(where: str, value: Any, default: Any) -> None:
+    """``value`` has the JSON type of the field whose default is ``default`` (bool is never a number)."""
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, (int, float)):
+        ok = not isinstance(value, bool) and isinstance(value, (int, float) if isinstance(default, float) else int)
+    else:
+        ok = True
+    if not ok:
+        raise EventDecodeError(f"{where} must be {type(default).__name__}, got {value!r}")
+
+
+def _decode_thresholds(where: str, data: Any) -> Thresholds:
+    if not isinstance(data, dict):
+        raise EventDecodeError(f"{where} must be an object, got {data!r}")
+    defaults = Thresholds()
+    known = {f.name for f in fields(Thresholds)}
+    for name, value in data.items():
+        if name not in known:
+            raise EventDecodeError(f"{where}: unknown field {name!r}")
+        _check_setting(f"{where}.{name}", value, getattr(defaults, name))
+    return Thresholds(**{name: float(value) for name, value in data.items()})
+
+
+def decode_settings(data: Any) -> SessionSettings:
+    """A log header's ``settings`` back into SessionSettings, every field checked for its type and named."""
+    if not isinstance(data, dict):
+        raise EventDecodeError(f"settings must be an object, got {data!r}")
+    defaults = SessionSettings()
+    known = {f.name for f in fields(SessionSettings)}
+    values: dict[str, Any] = {}
+    for name, value in data.items():
+        if name not in known:
+            raise EventDecodeError(f"settings: unknown field {name!r}")
+        where = f"settings.{name}"
+        if name == "thresholds":
+            values[name] = _decode_thresholds(where, value)
+        elif name == "account_thresholds":
+            if not isinstance(value, list):
+                raise EventDecodeError(f"{where} must be a list of [account, thresholds], got {value!r}")
+            pairs = []
+            for index, pair in enumerate(value):
+                if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str)):
+                    raise EventDecodeError(f"{where}[{index}] must be [account, thresholds], got {pair!r}")
+                pairs.append((pair[0], _decode_thresholds(f"{where}[{index}]", pair[1])))
+            values[name] = tuple(pairs)
+        else:
+            _check_setting(where, value, getattr(defaults, name))
+            values[name] = value
+    return SessionSettings(**values)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 from collections.abc import Callable, Iterator
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.codex_files import resume_session_id, rollout_files, rollout_lines
+from supervisor.loop import CONTINUATION_PROMPT
 from tests.e2e.terminal import Terminal
 from tools.fake_backend import ConversationItem, FakeChatGPTBackend, read_refresh_token
 from tools.fake_backend.world import SupervisedWorld
@@ -30,7 +32,11 @@ RESTORE_SEQUENCES = b"\x1b[<u\x1b[>4;0m\x1b[?2004l\x1b[?25h\x1b[?1049l"
 
 @pytest.fixture
 def world(tmp_path: Path, fake_backend: FakeChatGPTBackend, codex_binary: Path) -> SupervisedWorld:
-    return SupervisedWorld(tmp_path / "world", fake_backend, codex_binary).create()
+    # The world's environment inherits nothing; without PYTHONPATH `-m supervisor.cli` would import
+    # whatever checkout the virtualenv's editable install points at, not the code under test.
+    world = SupervisedWorld(tmp_path / "world", fake_backend, codex_binary)
+    world.settings["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+    return world.create()
 
 
 @pytest.fixture
@@ -126,12 +132,17 @@ def test_usage_limit_429_rotates_and_resubmits_the_interrupted_prompt_once_on_b(
     answered_turn(terminal, "first prompt", r"PONG-1 \[acct-a\]")
 
     submitted = terminal.submit("prompt hit by the limit")
-    terminal.wait_for(r"PONG-2 \[acct-b\]: prompt hit by the limit", 60)
+    terminal.wait_for(rf"PONG-\d+ \[acct-b\]: {re.escape(CONTINUATION_PROMPT)}", 60)
     terminal.wait_for_osc("done", 30, since=submitted)
 
+    # The resumed thread already holds the interrupted prompt, so codex-fsm types only a continuation.
     assert [(t.account_id, t.prompt, t.status) for t in fake_backend.turns()] == [
         ("acct-a", "first prompt", 200), ("acct-a", "prompt hit by the limit", 429),
-        ("acct-b", "prompt hit by the limit", 200)]
+        ("acct-b", CONTINUATION_PROMPT, 200)]
+    # The model sees the user's words once in the first request after the rotation, and the continuation once.
+    user_texts = [item.text for item in fake_backend.turns()[2].conversation if item.role == "user"]
+    assert sum(text.count("prompt hit by the limit") for text in user_texts) == 1, user_texts
+    assert sum(text.count(CONTINUATION_PROMPT) for text in user_texts) == 1, user_texts
     terminal.send(CTRL_C)
     assert terminal.wait_exit(20) == 0
     assert_logs_replay(world)
@@ -189,10 +200,12 @@ def test_every_account_exhausted_waits_for_the_soonest_reset_then_resumes_by_its
     submitted = terminal.submit("prompt hit by the limit")
     terminal.wait_for(r"codex-fsm: every account is at its limit; waiting \d+ s for the soonest reset", 30, raw=True,
                       since=submitted)
-    terminal.wait_for(r"PONG-2 \[acct-a\]: prompt hit by the limit", 60)
+    terminal.wait_for(rf"PONG-\d+ \[acct-a\]: {re.escape(CONTINUATION_PROMPT)}", 60)
 
     retried = fake_backend.turns()[-1]
-    assert (retried.prompt, retried.status) == ("prompt hit by the limit", 200)
+    assert (retried.prompt, retried.status) == (CONTINUATION_PROMPT, 200)
+    user_texts = [item.text for item in retried.conversation if item.role == "user"]
+    assert sum(text.count("prompt hit by the limit") for text in user_texts) == 1, user_texts
     assert retried.at >= resets_at
     assert [t.status for t in fake_backend.turns()] == [200, 429, 200]
     terminal.send(CTRL_C)

@@ -18,6 +18,8 @@ between launches). ``<account>`` is the basename of ``$CODEX_HOME``:
 * ``hold-turns``: a turn does not finish until ``release-turn`` exists (which it then deletes);
 * ``hang-on-sigint``: Ctrl-C does nothing; ``ignore-sigterm``: SIGTERM is ignored;
 * ``crash-after-turn``: the process kills itself with SIGSEGV after the next turn;
+* ``hold-exec``: a non-interactive subcommand writes ``exec-running-<pid>`` (its account) and runs
+  until ``release-exec`` exists;
 * ``exit-code``: exit with this code on quit (or at once for a non-interactive subcommand);
 * ``query-terminal``: like Codex, query the terminal (cursor position, device attributes, background
   colour) at start-up, waiting up to 2 s for the cursor position before drawing the composer, and again
@@ -136,6 +138,11 @@ def quota() -> tuple[float, float]:
         return 10.0, 5.0
 
 
+def wait_for_file(path: Path) -> None:
+    while not path.exists():
+        time.sleep(0.01)
+
+
 def wait_for_release() -> None:
     release = control("release-turn")
     while not release.exists():
@@ -227,7 +234,10 @@ def main() -> None:
     report("spawns.jsonl", {"argv": sys.argv[1:], "account": ACCOUNT, "pid": os.getpid(), "started_at": STARTED_AT,
                             "env": sorted(k for k in os.environ if k.startswith("CODEX"))})
     if words and words[0] not in ("resume", "fork") and " " not in words[0]:
-        print(f"fake codex {words[0]} on {ACCOUNT}")  # a non-interactive subcommand
+        print(f"fake codex {words[0]} on {ACCOUNT}", flush=True)  # a non-interactive subcommand
+        if control("hold-exec").exists():
+            control(f"exec-running-{os.getpid()}").write_text(ACCOUNT)
+            wait_for_file(control("release-exec"))
         code = control("exit-code")
         sys.exit(int(code.read_text()) if code.exists() else 0)
     resume_id = words[1] if len(words) >= 2 and words[0] == "resume" else None

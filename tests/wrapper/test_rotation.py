@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 
 import pexpect
 
 from .rig import FAST_SETTINGS, quit_codex, submit, wait_for
 from supervisor.adapters.codex_args import NO_DAEMON_ARGS
+from supervisor.loop import CONTINUATION_PROMPT
 
 
 def _session_ids(rig) -> list[str]:
@@ -70,13 +72,14 @@ def test_usage_limit_resumes_on_next_account_and_resubmits_the_prompt(rig):
     submit(child, "do the thing")
     child.expect("hit your usage limit")
     child.expect("resumed .* on acct-b")
-    child.expect("ANSWER to do the thing on acct-b")
+    child.expect(f"ANSWER to {re.escape(CONTINUATION_PROMPT)} on acct-b")
     quit_codex(child)
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+    # The resumed thread already holds "do the thing": only a short continuation is typed, once.
     assert [(p["prompt"], p["account"]) for p in rig.prompts()] == [
-        ("do the thing", "acct-a"), ("do the thing", "acct-b")]
+        ("do the thing", "acct-a"), (CONTINUATION_PROMPT, "acct-b")]
     fired = rig.fired()
     assert "prewarming-usage_limit_hit->restarting" in fired
     assert "resuming-child_ready->running[resubmit_pending]" in fired
