@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -153,7 +154,7 @@ def parse_pool(raw: bytes, path: Path, backup: Path) -> Pool:
 def _unusable(path: Path, backup: Path, what: str) -> str:
     if backup.exists():
         recovery = (f"The last good version is {backup}: check it with `codex-fsm doctor`, then restore it "
-                    f"with `cp {backup} {path}`.")
+                    f"with `{shlex.join(['cp', str(backup), str(path)])}`.")
     else:
         recovery = f"No backup exists: move {path} aside and re-import your accounts with `codex-fsm accounts import`."
     return f"the pool file {path} cannot be used: {what}. It was left untouched. {recovery}"

@@ -283,3 +283,15 @@ def test_a_pool_file_that_is_a_directory_is_a_named_error(store: PoolStore) -> N
     store.path.mkdir(parents=True)
     with pytest.raises(PoolFileError, match="is a directory"):
         store.load()
+
+
+def test_the_restore_command_is_quoted_for_the_shell(tmp_path):
+    """A codex-fsm home under a folder with a space: the printed `cp` must work when pasted."""
+    home = tmp_path / "my home"
+    home.mkdir()
+    path, backup = home / "pool.json", home / "pool.json.bak"
+    backup.write_text('{"version": 1, "accounts": []}')
+    path.write_text("{not json")
+    with pytest.raises(PoolFileError) as info:
+        PoolStore(path).load()
+    assert f"`cp '{backup}' '{path}'`" in str(info.value)
