@@ -68,10 +68,6 @@ class CredentialError(PoolError):
     """An account's auth.json is unusable, or its token could not be refreshed."""
 
 
-class QuotaProbeError(CodexFsmError):
-    """A quota probe failed in a way the caller must see (not a normal probe_failed event)."""
-
-
 class RolloutError(CodexFsmError):
     """A session rollout file could not be read."""
 

@@ -1,7 +1,7 @@
 """``codex-fsm resume --last`` and ``codex-fsm resume`` (the picker) across every account.
 
 Codex resolves ``--last`` and its picker among the threads of the account it runs on
-(codex-home-overlay.md §3), which after a rotation is not the account that created the thread. So
+(the threads recorded in that account's home), which after a rotation is not the account that created the thread. So
 codex-fsm picks the session itself, from the user's real CODEX_HOME, and hands Codex an explicit id:
 ``resume <id>`` crosses accounts. The same holds for ``fork``. Codex's own meaning is kept: the
 current folder (or ``-C``) unless ``--all``, interactive sessions unless ``--include-non-interactive``,

@@ -1,11 +1,12 @@
 """Exact session binding: which session (and rollout file) *this* child is writing.
 
-Never "the newest file in this cwd" (the reference bound the wrong session, reference §9 item 11).
+Never "the newest file in this cwd": with two sessions in one folder that binds the wrong one.
 In order of preference:
 
 1. The files the child process itself holds open (``/proc/<pid>/fd``): the rollout from the first
    turn on, and before it ``thread-writer-locks/<id>.lock``, which already names the session
-   (codex-home-overlay.md §5). When ``pid`` is npm's Node launcher, its child whose exe is ``codex``.
+   (Codex takes that lock when the thread starts). When ``pid`` is npm's Node launcher, its child
+   whose exe is ``codex``.
 2. After the child ended: the ``codex resume <id>`` hint Codex printed on exit.
 3. A bounded scan of today's and yesterday's date folders only, for a rollout whose session_meta cwd
    is ours and that was created after the spawn; accepted only when exactly one matches.

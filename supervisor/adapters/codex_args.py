@@ -3,8 +3,8 @@ invocations are interactive (supervised), and how to turn the user's command int
 
 The option table mirrors the pinned Codex's ``--help`` (tests/wrapper/test_codex_args_drift.py runs
 the real binary and fails when they drift). Knowing which options consume a value is what makes
-``codex-fsm -m o3`` and ``codex-fsm "a prompt"`` supervised (the reference treated ``o3`` and the
-prompt as subcommands and silently skipped supervision, reference-supervisor.md §9 item 17).
+``codex-fsm -m o3`` and ``codex-fsm "a prompt"`` supervised: a wrapper that took ``o3`` or the prompt
+for a subcommand would silently skip supervision.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 The scanner does not care how the stream is chunked: a sequence split across reads (even byte by
 byte) is found once. ``TurnSignals`` turns states into core events: ``working`` → TurnStarted,
 ``done`` → TurnFinished, the first ``idle`` after a spawn → ChildReady. A later ``idle`` is not a
-turn end (real-codex.md §8: a spurious working→idle pair can come before any prompt). ``clear``
+turn end (Codex 0.169 can send a spurious working→idle pair before any prompt). ``clear``
 (Codex is exiting) sets ``exiting``.
 """
 

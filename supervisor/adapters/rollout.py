@@ -1,7 +1,7 @@
 """Incremental reader of one Codex session rollout: the running account's quota without a request.
 
-Codex appends one JSON object per line to ``sessions/YYYY/MM/DD/rollout-…-<id>.jsonl``
-(real-codex.md §4). Every real turn records the response's ``x-codex-*`` rate-limit headers as an
+Codex appends one JSON object per line to ``sessions/YYYY/MM/DD/rollout-…-<id>.jsonl``.
+Every real turn records the response's ``x-codex-*`` rate-limit headers as an
 ``event_msg``/``token_count`` line, and a usage-limit 429 shows as a 100 % ``token_count`` followed by a
 ``task_complete`` whose ``error.codex_error_info`` is ``usage_limit_exceeded``. ``RolloutReader.poll``
 turns the lines appended since the last call into core events.

@@ -1,10 +1,10 @@
 """The user's Codex sessions from every account: what ``codex-fsm resume`` lists and ``--last`` picks.
 
 Codex's own picker and ``resume --last`` list only the threads the running account created
-(codex-home-overlay.md §3), so after one rotation Codex alone can no longer find the conversation.
+(the threads recorded in that account's home), so after one rotation Codex alone can no longer find the conversation.
 Under codex-fsm every account's sessions live in the user's real CODEX_HOME, so this catalog reads
 them there, from the rollout files themselves: ``sessions/YYYY/MM/DD/rollout-<ts>-<id>.jsonl``, whose
-first line is the session_meta (real-codex.md §4).
+first line is the session_meta.
 
 Order is Codex's ``--last`` order: the newest update (file mtime) first. A session resumed today
 lives in the folder of the day it started, so folder order alone would miss it.

@@ -1,7 +1,7 @@
 """Usage probes of parked accounts: ``GET {chatgpt_base_url}/wham/usage``, never a model request.
 
-This is the endpoint Codex's own ``/status`` reads (real-codex.md §3). A probe costs no quota, unlike
-the reference supervisor's "quota ping" model request every 1.5 s (reference-supervisor.md §9 item 18).
+This is the endpoint Codex's own ``/status`` reads. A probe costs no quota, unlike a "quota ping"
+model request, which spends the very quota it measures.
 Only candidate accounts are probed; the running account's figures come from its rollout.
 
 Outcomes, as core events:

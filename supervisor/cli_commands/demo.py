@@ -44,7 +44,8 @@ CHECKOUT = Path(__file__).resolve().parents[2]
 DEMO_ACCOUNTS = (("acct-demo-a", "demo-a"), ("acct-demo-b", "demo-b"), ("acct-demo-c", "demo-c"))
 SCRIPTED_PROMPTS = ("Sketch a tiny todo CLI", "Add a --done flag", "Now write its tests")
 ROTATION_AFTER_PROMPT = 2
-# Codex treats Enter that follows typed text too closely as part of a paste (real-codex.md §5).
+# Codex treats Enter that follows typed text too closely as part of a paste,
+# so the submit waits this long after the text.
 SUBMIT_GAP_S = 0.3
 STEP_TIMEOUT_S = 60.0
 _CURSOR_POSITION_QUERY = b"\x1b[6n"

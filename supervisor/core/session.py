@@ -106,18 +106,6 @@ class Session:
         self._pending = []
         return TransitionRecord(self._seq, event, source, self.state, self._fired.id, commands)
 
-    def accepts(self, event: Event) -> bool:
-        """Whether some row would fire for ``event`` now (guards evaluated, nothing changed)."""
-        self._event = event
-        try:
-            for row in self.chart.rows_for(self.state, event.trigger):
-                if all(policy.GUARDS[g](self.context, event) for g in row.guards) and \
-                        not any(policy.GUARDS[u](self.context, event) for u in row.unless):
-                    return True
-            return False
-        finally:
-            self._event = None
-
     def next_deadline(self) -> float | None:
         """The earliest moment this state wants a ``tick``, from the deadlines the chart names."""
         moments = [policy.DEADLINES[name](self.context) for name in self.chart.state_deadlines.get(self.state, ())]

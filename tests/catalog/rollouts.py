@@ -1,4 +1,4 @@
-"""Rollout trees generated at test time, shaped like Codex 0.169's (real-codex.md §4)."""
+"""Rollout trees generated at test time, shaped like Codex 0.169's."""
 
 from __future__ import annotations
 

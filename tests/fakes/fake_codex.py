@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""A fake Codex TUI that behaves like the real one where codex-fsm relies on it (real-codex.md §4-§5,
-codex-home-overlay.md §5, §8):
+"""A fake Codex TUI that behaves like the real one where codex-fsm relies on it
+(as seen with Codex 0.169):
 
 * holds ``$CODEX_HOME/thread-writer-locks/<id>.lock`` open from start-up, and from the first turn
   ``$CODEX_HOME/sessions/YYYY/MM/DD/rollout-<ts>-<id>.jsonl`` (O_APPEND) until exit;

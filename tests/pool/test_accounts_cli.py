@@ -135,7 +135,7 @@ def test_commands_on_a_corrupt_pool_fail_and_leave_it_alone(env, tmp_path, capsy
 
 
 def test_unreadable_auth_file_is_reported_not_skipped(env, tmp_path, capsys, monkeypatch) -> None:
-    """Regression (reference §9 item 2): EACCES is an error of its own, never treated as 'not there'."""
+    """Regression: EACCES is an error of its own, never treated as 'not there'."""
     source = write_auth(tmp_path / "a.json")
     real_open = os.open
 

@@ -1,4 +1,4 @@
-"""Per-account CODEX_HOME overlay (codex-home-overlay.md §9)."""
+"""Per-account CODEX_HOME overlay."""
 
 from __future__ import annotations
 

@@ -46,7 +46,7 @@ def test_timeout_names_the_lock_file_and_the_holder(tmp_path: Path) -> None:
 
 
 def test_waiter_keeps_waiting_until_the_holder_lets_go(tmp_path: Path) -> None:
-    """Regression (reference §9 item 10): a lock wait must block, never give up or exit early."""
+    """Regression: a lock wait must block, never give up or exit early."""
     path = tmp_path / "pool.json.lock"
     holder = _other_holder(path)
     sleeps: list[float] = []
@@ -63,7 +63,7 @@ def test_waiter_keeps_waiting_until_the_holder_lets_go(tmp_path: Path) -> None:
 
 
 def test_waiting_process_stays_alive_and_gets_the_lock(tmp_path: Path) -> None:
-    """Regression (reference §9 item 10), with a real second process waiting on the kernel lock."""
+    """Regression, with a real second process waiting on the kernel lock."""
     path = tmp_path / "pool.json.lock"
     holder = _other_holder(path)
     script = textwrap.dedent(f"""
@@ -91,7 +91,7 @@ def test_waiting_process_stays_alive_and_gets_the_lock(tmp_path: Path) -> None:
 
 
 def test_crashed_holder_frees_the_lock_at_once(tmp_path: Path) -> None:
-    """Regression (reference §9 item 25): a SIGKILLed holder must not block others for a TTL."""
+    """Regression: a SIGKILLed holder must not block others for a TTL."""
     path = tmp_path / "pool.json.lock"
     script = textwrap.dedent(f"""
         import time
@@ -115,7 +115,7 @@ def test_crashed_holder_frees_the_lock_at_once(tmp_path: Path) -> None:
 
 
 def test_failed_hint_write_leaves_no_stranded_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Regression (reference §9 item 1): a failed payload write must not leave the lock held."""
+    """Regression: a failed payload write must not leave the lock held."""
     path = tmp_path / "pool.json.lock"
 
     def no_space(fd: int, data: bytes, offset: int) -> int:
@@ -158,7 +158,7 @@ def test_unopenable_lock_file_is_an_error_not_contention(tmp_path: Path, monkeyp
 
 
 def test_error_raised_while_holding_propagates_and_releases(tmp_path: Path) -> None:
-    """Regression (reference §9 item 14): the critical section's own errors are not contention."""
+    """Regression: the critical section's own errors are not contention."""
     path = tmp_path / "pool.json.lock"
     with pytest.raises(FileExistsError):
         with PoolLock(path, timeout_s=0):

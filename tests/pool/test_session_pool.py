@@ -88,7 +88,7 @@ def test_expired_lease_of_a_live_owner_is_reclaimed_with_a_new_generation(store,
 
 
 def test_crashed_holder_is_reclaimed_at_once_not_after_the_ttl(store, homes, procs) -> None:
-    """Regression (reference §9 item 25): a dead owner clears immediately, long before its expiry."""
+    """Regression: a dead owner clears immediately, long before its expiry."""
     account = add_account(store, homes, 1)
     crashed = session(store, homes, procs, 101, ttl=3600)
     crashed.lease_candidate("session", (), NOW)
@@ -119,7 +119,7 @@ def test_dead_holder_reclaim_keeps_the_newest_credentials(store, homes, procs) -
 
 
 def test_stale_view_read_earlier_is_never_acted_on(store, homes, procs) -> None:
-    """Regression (reference §8 TOCTOU): stale detection and reclaim happen in one locked read-modify-write,
+    """Regression (a TOCTOU race): stale detection and reclaim happen in one locked read-modify-write,
     so a lease renewed after someone looked at an old copy of the pool is not broken."""
     account = add_account(store, homes, 1)
     holder = session(store, homes, procs, 101, ttl=30)
@@ -174,7 +174,7 @@ def test_cooldown_is_stored_with_reason_and_time_and_excludes_the_account(store,
 
 
 def test_marks_survive_a_failed_selection_and_fresh_instances(store, homes, procs) -> None:
-    """Regression (reference §9 item 12): marks made before a selection attempt are never lost."""
+    """Regression: marks made before a selection attempt are never lost."""
     first, second = add_account(store, homes, 1), add_account(store, homes, 2)
     exhausted = QuotaSnapshot((QuotaWindow(100.0, 300, NOW + 3600),), NOW, limit_reached=True)
     session(store, homes, procs, 101).record_quota(first, exhausted, NOW)

@@ -165,7 +165,7 @@ def test_unwritable_home_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 
 def test_error_inside_transaction_propagates_as_itself_and_writes_nothing(store: PoolStore) -> None:
-    """Regression (reference §9 item 14): an EEXIST raised by the caller is not lock contention."""
+    """Regression: an EEXIST raised by the caller is not lock contention."""
     store.mutate(_add)
     before = store.path.read_bytes()
     calls = []

@@ -18,7 +18,7 @@ SESSION_ID = "01a20fd6-0841-7b11-bef0-67e429d6e15c"
 BASE_URL = "https://usage.test.invalid/backend-api"
 
 
-# -- rollout lines (shapes copied from real-codex.md §4) ------------------------------------------
+# -- rollout lines (shapes copied from Codex 0.169's rollouts) ------------------------------------------
 
 
 def line(record: dict[str, Any], compact: bool = True) -> bytes:
