@@ -3,21 +3,11 @@ probes them in its worker (never on the start path), and a pool that cannot be r
 
 from __future__ import annotations
 
-import os
 
-import pytest
 
 from supervisor.core import commands as cmd
 
 from .test_loop import ListLog, LockedPool, OnePool, SilentQuota, _loop
-
-
-@pytest.fixture
-def tty_pair():
-    master, slave = os.openpty()
-    yield master, slave
-    os.close(master)
-    os.close(slave)
 
 
 class StrangerPool(OnePool):

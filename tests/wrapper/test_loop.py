@@ -76,14 +76,6 @@ class ExplodingLauncher:
         raise RuntimeError("adapter bug")
 
 
-@pytest.fixture
-def tty_pair():
-    master, slave = os.openpty()
-    yield master, slave
-    os.close(master)
-    os.close(slave)
-
-
 def _loop(tty, pool, quota, log, launcher=None) -> SupervisorLoop:
     ports = LoopPorts(pool=pool, quota=quota, log=log, launcher=launcher or ExplodingLauncher(), clock=time.time,
                       label_of=str, heartbeat_s=0.0)

@@ -13,29 +13,10 @@ from supervisor.core import events as ev
 from supervisor.core.session import Session
 from supervisor.loop import LoopPorts, SupervisorLoop
 
+from .test_loop import ListLog, SilentQuota
+
 REPLIES = (b"\x1b[?62;22c", b"\x1b[>41;390;0c", b"\x1b[0n", b"\x1b]11;rgb:0000/0000/0000\x1b\\",
            b"\x1b[?0u", b"\x1bP>|xterm(390)\x1b\\", b"\x1b[?2026;2$y", b"\x1b[I")
-
-
-class ListLog:
-    def __init__(self) -> None:
-        self.records: list = []
-
-    def append(self, record) -> None:
-        self.records.append(record)
-
-
-class SilentQuota:
-    def __init__(self) -> None:
-        self._r, self._w = os.pipe()
-
-    def request_probe(self, account: str) -> None: pass
-    def poll(self) -> list: return []
-    def fileno(self) -> int: return self._r
-
-    def close(self) -> None:
-        os.close(self._r)
-        os.close(self._w)
 
 
 class ScriptedPool:
