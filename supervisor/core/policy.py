@@ -16,8 +16,7 @@ from typing import Callable
 from . import commands as cmd
 from . import events as ev
 from .context import SessionContext
-from .quota import (MAX_RESET_AHEAD_S, Pressure, QuotaSnapshot, blocked_until, has_headroom, plausible_reset,
-                    pressure)
+from .quota import Pressure, QuotaSnapshot, blocked_until, has_headroom, plausible_reset, pressure
 
 Guard = Callable[[SessionContext, ev.Event], bool]
 Action = Callable[[SessionContext, ev.Event], list]
@@ -103,9 +102,10 @@ def _cooldown_until(ctx: SessionContext, snapshot: QuotaSnapshot | None, account
     the same moment ranking waits for) both count; the later one wins, since both must have passed.
     Only without either does the unknown-reset default apply.
     """
+    # plausible_reset also drops the snapshot's "blocked with no known end" (an infinite moment).
     known = [moment for moment in (plausible_reset(resets_at, now),
-                                   blocked_until(snapshot, _thresholds(ctx, account)))
-             if moment is not None and now < moment <= now + MAX_RESET_AHEAD_S]
+                                   plausible_reset(blocked_until(snapshot, _thresholds(ctx, account)), now))
+             if moment is not None]
     if known:
         return max(known)
     return now + ctx.settings.unknown_reset_cooldown_s
