@@ -10,12 +10,12 @@ from the session that wrote the file.
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Callable
 
+from ..core.quota import finite_number
 from ..errors import StatusFileError
 from ..paths import ensure_private_dir
 from ..pool.atomic import write_private_file
@@ -64,7 +64,7 @@ class StatusFile:
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return finite_number(value) is not None
 
 
 def _optional_text(value: Any) -> bool:
