@@ -2,8 +2,25 @@
 
 ``statecharts/session.json`` is the single source of truth for orchestration. This module turns its
 text into a ``Chart`` (pure: the caller reads the file) and refuses anything unsound, each failure a
-``ChartError`` naming the row. Rows may list several sources and use ``"dest": "="`` for "stay";
-both are expanded here so that every (source, trigger, dest) is one row with one id.
+``ChartError`` naming the row.
+
+The chart has two kinds of rows:
+
+- **transitions** move the session from one state to another; they are the diagram's edges. A
+  transition never names its own source as its destination.
+- **reactions** happen inside a state and leave it there (bookkeeping: a session id learnt, a turn
+  begun, quota recorded, a tick with nothing due). They are listed with their state, never drawn
+  as edges.
+
+A row names where it applies as a state, a superstate (a named group of states, e.g.
+``child_alive``) or a list of them, so behaviour shared by several states is written once. Both kinds
+are expanded here to one ``Row`` per (state, trigger, destination) with one id.
+
+**Priority is explicit, never file order.** The rows that can answer one trigger in one state (a
+*cell*, with the superstates' rows included) must each be mutually exclusive by their guards (one
+row requires a guard the other excludes), or carry distinct ``priority`` numbers (1 is tried first).
+A cell may hold one row without guards: its ``[else]``, tried last. The loader refuses any other
+cell, so reordering the file never changes what the session does.
 """
 
 from __future__ import annotations
@@ -12,6 +29,7 @@ import hashlib
 import json
 from collections import defaultdict, deque
 from dataclasses import dataclass
+from typing import Any, Iterable
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
@@ -19,14 +37,15 @@ from ..errors import ChartError
 from . import policy
 from .events import EVENTS_BY_TRIGGER
 
-SCHEMA_VERSION = 1
-STAY = "="
+SCHEMA_VERSION = 2
+REACTION = "reaction"
+TRANSITION = "transition"
 
 
-class _SourceField(fields.Field):
-    """A state name or a non-empty list of them."""
+class _PlacesField(fields.Field):
+    """A state or superstate name, or a non-empty list of them."""
 
-    def _deserialize(self, value, attr, data, **kwargs):
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[str]:
         if isinstance(value, str):
             return [value]
         if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
@@ -42,41 +61,63 @@ class _StateSchema(Schema):
     deadlines = fields.List(fields.String(), load_default=list)
 
 
-class _RowSchema(Schema):
+class _SuperstateSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    doc = fields.String(required=True)
+    states = fields.List(fields.String(), required=True, validate=validate.Length(min=2))
+
+
+class _RowFields(Schema):
     class Meta:
         unknown = RAISE
 
     trigger = fields.String(required=True)
-    source = _SourceField(required=True)
-    dest = fields.String(required=True)
     if_ = fields.List(fields.String(), data_key="if", load_default=list)
     unless = fields.List(fields.String(), load_default=list)
+    priority = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1))
     actions = fields.List(fields.String(), load_default=list)
     why = fields.String(load_default="")
+
+
+class _ReactionSchema(_RowFields):
+    in_ = _PlacesField(data_key="in", required=True)
+
+
+class _TransitionSchema(_RowFields):
+    source = _PlacesField(required=True)
+    dest = fields.String(required=True)
 
 
 class _ChartSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    schema = fields.Integer(required=True, validate=validate.Equal(SCHEMA_VERSION))
+    schema = fields.Integer(required=True, validate=validate.Equal(
+        SCHEMA_VERSION, error=f"must be {SCHEMA_VERSION} (this codex-fsm reads chart schema {SCHEMA_VERSION})"))
     name = fields.String(required=True)
     initial = fields.String(required=True)
     final = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
     states = fields.Dict(keys=fields.String(), values=fields.Nested(_StateSchema), required=True)
+    superstates = fields.Dict(keys=fields.String(), values=fields.Nested(_SuperstateSchema), load_default=dict)
     triggers = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
-    transitions = fields.List(fields.Nested(_RowSchema), required=True, validate=validate.Length(min=1))
+    reactions = fields.List(fields.Nested(_ReactionSchema), load_default=list)
+    transitions = fields.List(fields.Nested(_TransitionSchema), required=True, validate=validate.Length(min=1))
 
 
 @dataclass(frozen=True, slots=True)
 class Row:
     id: str
-    index: int  # position of the JSON row it came from (0-based)
+    kind: str  # REACTION or TRANSITION
+    index: int  # position in its list ("reactions" or "transitions"), 0-based
+    declared_in: str  # the state or superstate the row was written for
     trigger: str
     source: str
     dest: str
     guards: tuple[str, ...]
     unless: tuple[str, ...]
+    priority: int | None
     actions: tuple[str, ...]
     why: str
 
@@ -85,9 +126,21 @@ class Row:
         return (self.source, self.trigger, self.dest)
 
     @property
+    def is_reaction(self) -> bool:
+        return self.kind == REACTION
+
+    @property
+    def guarded(self) -> bool:
+        return bool(self.guards or self.unless)
+
+    @property
     def guard_label(self) -> str:
         parts = list(self.guards) + [f"not {u}" for u in self.unless]
         return " and ".join(parts)
+
+    def excludes(self, other: Row) -> bool:
+        """True when the two rows' guards can never hold together (one requires what the other excludes)."""
+        return bool(set(self.guards) & set(other.unless) or set(self.unless) & set(other.guards))
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +149,13 @@ class Chart:
     initial: str
     final: frozenset[str]
     states: tuple[str, ...]
-    state_docs: dict
-    state_deadlines: dict
-    triggers: dict
+    state_docs: dict[str, str]
+    state_deadlines: dict[str, tuple[str, ...]]
+    superstates: dict[str, tuple[str, ...]]
+    superstate_docs: dict[str, str]
+    triggers: dict[str, str]
+    # Every row, grouped by cell (states in chart order, triggers sorted), each cell in the order its
+    # rows are tried: by priority, then the exclusive rows, then the [else].
     rows: tuple[Row, ...]
     sha256: str
 
@@ -114,8 +171,20 @@ class Chart:
                 return r
         raise KeyError(row_id)
 
+    def is_else(self, row: Row) -> bool:
+        """The unguarded row of a cell that has others: the fallback, tried last."""
+        return not row.guarded and len(self.rows_for(row.source, row.trigger)) > 1
 
-def chart_hash(document: dict) -> str:
+    @property
+    def transitions(self) -> tuple[Row, ...]:
+        return tuple(r for r in self.rows if not r.is_reaction)
+
+    @property
+    def reactions(self) -> tuple[Row, ...]:
+        return tuple(r for r in self.rows if r.is_reaction)
+
+
+def chart_hash(document: object) -> str:
     """Hash of the chart's meaning: key order and whitespace do not change it."""
     canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
@@ -132,11 +201,15 @@ def parse_chart(text: str, origin: str = "statechart") -> Chart:
 def load_chart(document: object, origin: str = "statechart") -> Chart:
     if not isinstance(document, dict):
         raise ChartError(f"{origin}: the top level must be a JSON object")
+    if document.get("schema") == 1:
+        raise ChartError(f"{origin}: a schema 1 chart (rows with \"dest\": \"=\" and file-order priority); this "
+                         f"codex-fsm reads schema {SCHEMA_VERSION}: reactions listed apart, explicit priorities")
     try:
         data = _ChartSchema().load(document)
     except ValidationError as exc:
         raise ChartError(f"{origin}: {_describe_errors(exc.messages, document)}") from None
-    rows = _expand_rows(data, origin)
+    superstates = _check_superstates(data, origin)
+    rows = _expand_rows(data, superstates, origin)
     chart = Chart(
         name=data["name"],
         initial=data["initial"],
@@ -144,6 +217,8 @@ def load_chart(document: object, origin: str = "statechart") -> Chart:
         states=tuple(data["states"]),
         state_docs={s: v["doc"] for s, v in data["states"].items()},
         state_deadlines={s: tuple(v["deadlines"]) for s, v in data["states"].items()},
+        superstates=superstates,
+        superstate_docs={s: v["doc"] for s, v in data["superstates"].items()},
         triggers=dict(data["triggers"]),
         rows=rows,
         sha256=chart_hash(document),
@@ -152,10 +227,10 @@ def load_chart(document: object, origin: str = "statechart") -> Chart:
     return chart
 
 
-def _describe_errors(messages: object, document: dict) -> str:
+def _describe_errors(messages: object, document: dict[str, Any]) -> str:
     parts: list[str] = []
 
-    def walk(node: object, path: list) -> None:
+    def walk(node: object, path: list[object]) -> None:
         if isinstance(node, dict):
             for key, sub in node.items():
                 walk(sub, path + [key])
@@ -166,50 +241,151 @@ def _describe_errors(messages: object, document: dict) -> str:
     return "; ".join(parts) or "invalid"
 
 
-def _name_path(path: list, document: dict) -> str:
-    if len(path) >= 2 and path[0] == "transitions" and isinstance(path[1], int):
-        row = (document.get("transitions") or [None] * (path[1] + 1))[path[1]]
-        label = _row_label(path[1], row if isinstance(row, dict) else {})
+def _name_path(path: list[object], document: dict[str, Any]) -> str:
+    if len(path) >= 2 and path[0] in ("transitions", "reactions") and isinstance(path[1], int):
+        listed = document.get(str(path[0]))
+        raw = listed[path[1]] if isinstance(listed, list) and path[1] < len(listed) else None
+        label = _raw_label(str(path[0]), path[1], raw if isinstance(raw, dict) else {})
         return ".".join([label] + [str(p) for p in path[2:]])
     return ".".join(str(p) for p in path)
 
 
-def _row_label(index: int, row: dict) -> str:
-    return f"row {index + 1} ({row.get('source', '?')} --{row.get('trigger', '?')}--> {row.get('dest', '?')})"
+def _raw_label(kind_list: str, index: int, raw: dict[str, Any]) -> str:
+    if kind_list == "reactions":
+        return f"reaction {index + 1} (in {raw.get('in', '?')}: {raw.get('trigger', '?')})"
+    return f"transition {index + 1} ({raw.get('source', '?')} --{raw.get('trigger', '?')}--> {raw.get('dest', '?')})"
 
 
-def _expand_rows(data: dict, origin: str) -> tuple[Row, ...]:
+def row_label(row: Row) -> str:
+    """How errors name a row: its list, its position there and what it says."""
+    if row.is_reaction:
+        return f"reaction {row.index + 1} (in {row.source}: {row.trigger})"
+    return f"transition {row.index + 1} ({row.source} --{row.trigger}--> {row.dest})"
+
+
+def _check_superstates(data: dict[str, Any], origin: str) -> dict[str, tuple[str, ...]]:
+    states, final = data["states"], set(data["final"])
+    result: dict[str, tuple[str, ...]] = {}
+    for name, spec in data["superstates"].items():
+        if name in states:
+            raise ChartError(f"{origin}: superstate {name!r} has the name of a state")
+        for member in spec["states"]:
+            if member not in states:
+                raise ChartError(f"{origin}: superstate {name!r}: unknown state {member!r}")
+            if member in final:
+                raise ChartError(f"{origin}: superstate {name!r}: the final state {member!r} cannot be in a superstate")
+        if len(set(spec["states"])) != len(spec["states"]):
+            raise ChartError(f"{origin}: superstate {name!r} lists a state twice")
+        result[name] = tuple(s for s in states if s in spec["states"])
+    return result
+
+
+def _places(names: list[str], superstates: dict[str, tuple[str, ...]], states: dict[str, Any],
+            label: str, origin: str) -> list[str]:
+    leaves: list[str] = []
+    for name in names:
+        if name in superstates:
+            members: Iterable[str] = superstates[name]
+        elif name in states:
+            members = (name,)
+        else:
+            raise ChartError(f"{origin}: {label}: unknown state or superstate {name!r}")
+        for member in members:
+            if member in leaves:
+                raise ChartError(f"{origin}: {label}: names state {member!r} twice")
+            leaves.append(member)
+    return leaves
+
+
+def _expand_rows(data: dict[str, Any], superstates: dict[str, tuple[str, ...]], origin: str) -> tuple[Row, ...]:
     states = data["states"]
     expanded: list[Row] = []
-    for index, raw in enumerate(data["transitions"]):
-        for source in raw["source"]:
-            dest = source if raw["dest"] == STAY else raw["dest"]
-            label = _row_label(index, {"source": source, "trigger": raw["trigger"], "dest": dest})
-            if source not in states:
-                raise ChartError(f"{origin}: {label}: unknown source state {source!r}")
-            if dest not in states:
-                raise ChartError(f"{origin}: {label}: unknown destination state {dest!r}")
-            if raw["trigger"] not in data["triggers"]:
-                raise ChartError(f"{origin}: {label}: trigger {raw['trigger']!r} is not declared in 'triggers'")
-            for name in raw["if_"] + raw["unless"]:
-                if name not in policy.GUARDS:
-                    raise ChartError(f"{origin}: {label}: unknown guard {name!r}")
-            for name in raw["actions"]:
-                if name not in policy.ACTIONS:
-                    raise ChartError(f"{origin}: {label}: unknown action {name!r}")
+    listed = [(REACTION, "reactions", raw, raw["in_"]) for raw in data["reactions"]] + \
+             [(TRANSITION, "transitions", raw, raw["source"]) for raw in data["transitions"]]
+    positions: dict[str, int] = defaultdict(int)
+    for kind, list_name, raw, where in listed:
+        index = positions[list_name]
+        positions[list_name] += 1
+        label = _raw_label(list_name, index, {"in": where, "source": where, "trigger": raw["trigger"],
+                                              "dest": raw.get("dest")})
+        if raw["trigger"] not in data["triggers"]:
+            raise ChartError(f"{origin}: {label}: trigger {raw['trigger']!r} is not declared in 'triggers'")
+        for name in raw["if_"] + raw["unless"]:
+            if name not in policy.GUARDS:
+                raise ChartError(f"{origin}: {label}: unknown guard {name!r}")
+        for name in raw["actions"]:
+            if name not in policy.ACTIONS:
+                raise ChartError(f"{origin}: {label}: unknown action {name!r}")
+        if set(raw["if_"]) & set(raw["unless"]):
+            raise ChartError(f"{origin}: {label}: a guard is both required and excluded, the row can never fire")
+        if raw["priority"] is not None and not (raw["if_"] or raw["unless"]):
+            raise ChartError(f"{origin}: {label}: a row without guards is its cell's [else], tried last; "
+                             f"it takes no priority")
+        sources = _places(where, superstates, states, label, origin)
+        if kind == TRANSITION:
+            if raw["dest"] not in states:
+                raise ChartError(f"{origin}: {label}: unknown destination state {raw['dest']!r}")
+            if raw["dest"] in sources:
+                raise ChartError(f"{origin}: {label}: a row that stays in {raw['dest']!r} is a reaction of that "
+                                 f"state; list it under 'reactions'")
+        declared = where[0] if len(where) == 1 else ",".join(where)
+        for source in sources:
             expanded.append(Row(
-                id="", index=index, trigger=raw["trigger"], source=source, dest=dest,
-                guards=tuple(raw["if_"]), unless=tuple(raw["unless"]), actions=tuple(raw["actions"]),
+                id="", kind=kind, index=index, declared_in=declared, trigger=raw["trigger"], source=source,
+                dest=source if kind == REACTION else raw["dest"], guards=tuple(raw["if_"]),
+                unless=tuple(raw["unless"]), priority=raw["priority"], actions=tuple(raw["actions"]),
                 why=raw["why"]))
-    counts: dict[tuple[str, str, str], int] = defaultdict(int)
+    cells: dict[tuple[str, str], list[Row]] = defaultdict(list)
     for row in expanded:
+        cells[(row.source, row.trigger)].append(row)
+    for (source, trigger), cell in cells.items():
+        _check_cell(source, trigger, cell, origin)
+    order = {s: i for i, s in enumerate(states)}
+    ordered: list[Row] = []
+    for source, trigger in sorted(cells, key=lambda c: (order[c[0]], c[1])):
+        ordered.extend(sorted(cells[(source, trigger)], key=_try_order))
+    return _with_ids(ordered, origin)
+
+
+def _try_order(row: Row) -> tuple[int, int, str, str]:
+    """Rows with a priority first (1 first), then rows exclusive with all others, then the [else]."""
+    if row.priority is not None:
+        return (0, row.priority, row.guard_label, row.dest)
+    return (1 if row.guarded else 2, 0, row.guard_label, row.dest)
+
+
+def _check_cell(source: str, trigger: str, cell: list[Row], origin: str) -> None:
+    fallbacks = [r for r in cell if not r.guarded]
+    if len(fallbacks) > 1:
+        raise ChartError(f"{origin}: {row_label(fallbacks[1])}: a second row without guards for {trigger!r} in "
+                         f"{source!r} (the first: {row_label(fallbacks[0])}); a cell has at most one [else]")
+    guarded = [r for r in cell if r.guarded]
+    for position, first in enumerate(guarded):
+        for second in guarded[position + 1:]:
+            if first.excludes(second):
+                continue
+            if first.priority is None or second.priority is None or first.priority == second.priority:
+                raise ChartError(
+                    f"{origin}: {row_label(first)} and {row_label(second)} can both fire for {trigger!r} in "
+                    f"{source!r}: give them different priorities, or guards that exclude each other")
+
+
+def _with_ids(rows: list[Row], origin: str) -> tuple[Row, ...]:
+    counts: dict[tuple[str, str, str], int] = defaultdict(int)
+    for row in rows:
         counts[row.key] += 1
     result = []
-    for row in expanded:
+    seen: dict[str, Row] = {}
+    for row in rows:
         base = f"{row.source}-{row.trigger}->{row.dest}"
-        row_id = base if counts[row.key] == 1 else f"{base}[{row.guard_label or 'otherwise'}]"
-        result.append(Row(row_id, row.index, row.trigger, row.source, row.dest, row.guards,
-                          row.unless, row.actions, row.why))
+        row_id = base if counts[row.key] == 1 else f"{base}[{row.guard_label or 'else'}]"
+        if row_id in seen:
+            raise ChartError(f"{origin}: {row_label(row)}: same trigger, state, destination and guards as "
+                             f"{row_label(seen[row_id])}")
+        named = Row(row_id, row.kind, row.index, row.declared_in, row.trigger, row.source, row.dest, row.guards,
+                    row.unless, row.priority, row.actions, row.why)
+        seen[row_id] = named
+        result.append(named)
     return tuple(result)
 
 
@@ -230,28 +406,9 @@ def _check_graph(chart: Chart, origin: str) -> None:
             if name not in policy.DEADLINES:
                 fail(f"state {state!r}: unknown deadline {name!r}")
 
-    ids = [r.id for r in chart.rows]
     for row in chart.rows:
-        label = _row_label(row.index, {"source": row.source, "trigger": row.trigger, "dest": row.dest})
         if row.source in chart.final:
-            fail(f"{label}: leaves final state {row.source!r}")
-        if ids.count(row.id) > 1:
-            fail(f"{label}: duplicates another row with the same guards")
-
-    by_cell: dict[tuple[str, str], list[Row]] = defaultdict(list)
-    for row in chart.rows:
-        by_cell[(row.source, row.trigger)].append(row)
-    for (source, trigger), rows in by_cell.items():
-        for earlier_pos, earlier in enumerate(rows[:-1]):
-            if not earlier.guards and not earlier.unless:
-                shadowed = rows[earlier_pos + 1]
-                fail(f"{_row_label(shadowed.index, {'source': source, 'trigger': trigger, 'dest': shadowed.dest})}: "
-                     f"can never fire, an unguarded row for {trigger!r} in {source!r} comes first "
-                     f"(ambiguous unguarded duplicate)")
-            for later in rows[earlier_pos + 1:]:
-                if (earlier.guards, earlier.unless) == (later.guards, later.unless):
-                    fail(f"{_row_label(later.index, {'source': source, 'trigger': trigger, 'dest': later.dest})}: "
-                         f"same trigger, source and guards as an earlier row (ambiguous)")
+            fail(f"{row_label(row)}: leaves final state {row.source!r}")
 
     used = {r.trigger for r in chart.rows}
     for trigger in chart.triggers:
@@ -260,7 +417,7 @@ def _check_graph(chart: Chart, origin: str) -> None:
 
     successors: dict[str, set[str]] = defaultdict(set)
     predecessors: dict[str, set[str]] = defaultdict(set)
-    for row in chart.rows:
+    for row in chart.transitions:
         successors[row.source].add(row.dest)
         predecessors[row.dest].add(row.source)
     reachable = _closure(chart.initial, successors)
@@ -270,7 +427,7 @@ def _check_graph(chart: Chart, origin: str) -> None:
     for state in chart.states:
         if state in chart.final:
             continue
-        if not (successors[state] - {state}):
+        if not successors[state]:
             fail(f"non-final state {state!r} has no way out")
     can_finish: set[str] = set()
     for final in chart.final:

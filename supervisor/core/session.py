@@ -59,7 +59,10 @@ class Session:
             for fn in actions:
                 self._pending.extend(fn(self.context, event))
 
-        return {"trigger": row.trigger, "source": row.source, "dest": row.dest,
+        # A reaction is an internal transition (dest None): the state is neither left nor re-entered.
+        # The chart's rows arrive in the order they are to be tried, which is the order transitions
+        # evaluates the rows of one trigger and source.
+        return {"trigger": row.trigger, "source": row.source, "dest": None if row.is_reaction else row.dest,
                 "conditions": guards, "unless": unless, "after": [run_actions]}
 
     def _guard(self, name: str):
