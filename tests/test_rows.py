@@ -63,7 +63,7 @@ CASES: dict[str, Case] = {
         "acquiring", ev.Tick(at=T),
         [cmd.Notify(kind="pool_wait", params=(("reset_at", T + 50), ("seconds", 50), ("session_id", None)))],
         {"wait_until": T + 50, "next_countdown_at": T}),
-    "acquiring-tick->acquiring[otherwise]": Case("acquiring", ev.Tick(at=T), []),
+    "acquiring-tick->acquiring[else]": Case("acquiring", ev.Tick(at=T), []),
     "acquiring-interrupted->exited": Case("acquiring", ev.Interrupted(at=T, signal=2), [cmd.Exit(status=130)]),
     "probing-interrupted->exited": Case("probing", ev.Interrupted(at=T, signal=1),
                                         [cmd.ReleaseAccount(account=ALPHA), cmd.Exit(status=129)]),
@@ -152,7 +152,7 @@ CASES: dict[str, Case] = {
         "running", ev.QuotaObserved(at=T, snapshot=near_prewarm(T)),
         [cmd.RecordQuota(account=ALPHA, snapshot=near_prewarm(T)), lease_successor()],
         check=lambda c: c.rotation_reason is None),
-    "running-quota_observed->running[otherwise]": Case(
+    "running-quota_observed->running[else]": Case(
         "running", ev.QuotaObserved(at=T, snapshot=healthy(T)), [cmd.RecordQuota(account=ALPHA, snapshot=healthy(T))]),
     "resuming-quota_observed->resuming": Case(
         "resuming", ev.QuotaObserved(at=T, snapshot=healthy(T)), [cmd.RecordQuota(account=ALPHA, snapshot=healthy(T))]),
@@ -214,21 +214,21 @@ CASES: dict[str, Case] = {
         "restarting", ev.QuotaProbed(at=T, account=BRAVO, snapshot=healthy(T)),
         [cmd.RecordQuota(account=BRAVO, snapshot=healthy(T))], {"candidate": BRAVO},
         check=lambda c: c.successor == BRAVO),
-    "prewarming-quota_probed->prewarming[otherwise]": Case(
+    "prewarming-quota_probed->prewarming[else]": Case(
         "prewarming", ev.QuotaProbed(at=T, account=BRAVO, snapshot=EXHAUSTED),
         [cmd.RecordQuota(account=BRAVO, snapshot=EXHAUSTED),
          cmd.CoolDown(account=BRAVO, until=T + 500, reason="quota below floor"),
          cmd.ReleaseAccount(account=BRAVO), lease_successor()], {"candidate": BRAVO}),
-    "restarting-quota_probed->restarting[otherwise]": Case(
+    "restarting-quota_probed->restarting[else]": Case(
         "restarting", ev.QuotaProbed(at=T, account=BRAVO, snapshot=EXHAUSTED),
         [cmd.RecordQuota(account=BRAVO, snapshot=EXHAUSTED),
          cmd.CoolDown(account=BRAVO, until=T + 500, reason="quota below floor"),
          cmd.ReleaseAccount(account=BRAVO), lease_successor()], {"candidate": BRAVO}),
-    "prewarming-probe_failed->prewarming[otherwise]": Case(
+    "prewarming-probe_failed->prewarming[else]": Case(
         "prewarming", ev.ProbeFailed(at=T, account=BRAVO, kind="unavailable", retry_after_s=30),
         [cmd.CoolDown(account=BRAVO, until=T + 30, reason="probe unavailable"), cmd.ReleaseAccount(account=BRAVO),
          lease_successor()], {"candidate": BRAVO}),
-    "restarting-probe_failed->restarting[otherwise]": Case(
+    "restarting-probe_failed->restarting[else]": Case(
         "restarting", ev.ProbeFailed(at=T, account=BRAVO, kind="auth"),
         [cmd.CoolDown(account=BRAVO, until=T + 60, reason="probe auth"), cmd.ReleaseAccount(account=BRAVO),
          lease_successor()], {"candidate": BRAVO}),
@@ -248,7 +248,7 @@ CASES: dict[str, Case] = {
         "prewarming", ev.QuotaObserved(at=T, snapshot=near_rotate(T)),
         [cmd.RecordQuota(account=ALPHA, snapshot=near_rotate(T))], {"turn_active": True},
         check=lambda c: c.rotation_reason == "quota"),
-    "prewarming-quota_observed->prewarming[otherwise]": Case(
+    "prewarming-quota_observed->prewarming[else]": Case(
         "prewarming", ev.QuotaObserved(at=T, snapshot=near_prewarm(T)),
         [cmd.RecordQuota(account=ALPHA, snapshot=near_prewarm(T))]),
     "prewarming-turn_finished->restarting": Case(
@@ -261,7 +261,7 @@ CASES: dict[str, Case] = {
                                         {"rotation_reason": "quota", "last_input_at": T - 2}),
     "prewarming-tick->prewarming[prewarm_retry_due]": Case("prewarming", ev.Tick(at=T), [lease_successor()],
                                                            {"prewarm_retry_at": T - 1}),
-    "prewarming-tick->prewarming[otherwise]": Case("prewarming", ev.Tick(at=T, last_input_at=T - 0.2), [],
+    "prewarming-tick->prewarming[else]": Case("prewarming", ev.Tick(at=T, last_input_at=T - 0.2), [],
                                                    {"rotation_reason": "quota"},
                                                    check=lambda c: c.last_input_at == T - 0.2),
     "prewarming-usage_limit_hit->running": Case(
@@ -271,7 +271,7 @@ CASES: dict[str, Case] = {
     "prewarming-lease_lost->prewarming[lost_current_account]": Case(
         "prewarming", ev.LeaseLost(at=T, account=ALPHA), [cmd.Notify(kind="lease_lost", params=(("account", ALPHA),))],
         check=lambda c: c.rotation_reason == "lease_lost"),
-    "prewarming-lease_lost->prewarming[otherwise]": Case(
+    "prewarming-lease_lost->prewarming[else]": Case(
         "prewarming", ev.LeaseLost(at=T, account=BRAVO), [lease_successor()], {"successor": BRAVO},
         check=lambda c: c.successor is None and c.rotation_reason is None),
     "running-lease_lost->running": Case("running", ev.LeaseLost(at=T, account=BRAVO), [],
@@ -300,7 +300,7 @@ CASES: dict[str, Case] = {
         "restarting", ev.Tick(at=T),
         [cmd.RestoreTerminal(), cmd.Notify(kind="child_unkillable", params=(("session_id", SID),)),
          cmd.ReleaseAccount(account=ALPHA), cmd.Exit(status=1)], {"stop_step": 2, "stop_deadline": T - 1}),
-    "restarting-tick->restarting[otherwise]": Case("restarting", ev.Tick(at=T), [], {"stop_deadline": T + 10}),
+    "restarting-tick->restarting[else]": Case("restarting", ev.Tick(at=T), [], {"stop_deadline": T + 10}),
     "restarting-child_exited->exited[quit_requested]": Case(
         "restarting", ev.ChildExited(at=T, code=0),
         [cmd.RestoreTerminal(), cmd.ReleaseAccount(account=ALPHA), cmd.Exit(status=143)], {"quit_signal": 15}),
@@ -338,11 +338,11 @@ CASES: dict[str, Case] = {
     "resuming-child_ready->running[resubmit_pending]": Case(
         "resuming", ev.ChildReady(at=T), [cmd.ResubmitPrompt(), cmd.RetypeDraft()], {"resubmit_pending": True},
         check=lambda c: not c.resubmit_pending),
-    "resuming-child_ready->running[otherwise]": Case("resuming", ev.ChildReady(at=T), [cmd.RetypeDraft()]),
+    "resuming-child_ready->running[not resubmit_pending]": Case("resuming", ev.ChildReady(at=T), [cmd.RetypeDraft()]),
     "resuming-tick->running[ready_overdue and resubmit_pending]": Case(
         "resuming", ev.Tick(at=T), [cmd.ResubmitPrompt(), cmd.RetypeDraft()],
         {"ready_deadline": T - 1, "resubmit_pending": True}),
-    "resuming-tick->running[ready_overdue]": Case("resuming", ev.Tick(at=T), [cmd.RetypeDraft()],
+    "resuming-tick->running[ready_overdue and not resubmit_pending]": Case("resuming", ev.Tick(at=T), [cmd.RetypeDraft()],
                                                   {"ready_deadline": T - 1}),
     "resuming-tick->resuming": Case("resuming", ev.Tick(at=T), [], {"ready_deadline": T + 5}),
 }

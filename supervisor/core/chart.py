@@ -306,7 +306,8 @@ def _expand_rows(data: dict[str, Any], superstates: dict[str, tuple[str, ...]], 
     for kind, list_name, raw, where in listed:
         index = positions[list_name]
         positions[list_name] += 1
-        label = _raw_label(list_name, index, {"in": where, "source": where, "trigger": raw["trigger"],
+        declared = ",".join(where)
+        label = _raw_label(list_name, index, {"in": declared, "source": declared, "trigger": raw["trigger"],
                                               "dest": raw.get("dest")})
         if raw["trigger"] not in data["triggers"]:
             raise ChartError(f"{origin}: {label}: trigger {raw['trigger']!r} is not declared in 'triggers'")
@@ -328,7 +329,6 @@ def _expand_rows(data: dict[str, Any], superstates: dict[str, tuple[str, ...]], 
             if raw["dest"] in sources:
                 raise ChartError(f"{origin}: {label}: a row that stays in {raw['dest']!r} is a reaction of that "
                                  f"state; list it under 'reactions'")
-        declared = where[0] if len(where) == 1 else ",".join(where)
         for source in sources:
             expanded.append(Row(
                 id="", kind=kind, index=index, declared_in=declared, trigger=raw["trigger"], source=source,
