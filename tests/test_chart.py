@@ -48,7 +48,7 @@ def test_machine_has_no_auto_transition_back_doors():
     (lambda d: d["transitions"][0].update(source="nowhere"),
      r"transition 1 .*unknown state or superstate 'nowhere'"),
     (lambda d: d["reactions"][0].update({"in": "nowhere"}),
-     r"reaction 1 \(in live: quota_probed\): unknown state or superstate 'nowhere'"),
+     r"reaction 1 \(in nowhere: quota_probed\): unknown state or superstate 'nowhere'"),
     (lambda d: d["transitions"][1].update({"if": ["is_sunny"]}), r"transition 2 .*unknown guard 'is_sunny'"),
     (lambda d: d["transitions"][0].update(actions=["os.system"]), r"transition 1 .*unknown action 'os.system'"),
     (lambda d: d["transitions"][0].update(trigger="account_stolen"),
