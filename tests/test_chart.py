@@ -229,3 +229,9 @@ def test_transitions_never_receives_string_callbacks():
                 for condition in t.conditions:
                     assert callable(condition.func)
                 assert all(callable(cb) for cb in t.after)
+
+
+def test_overlapping_superstates_are_refused():
+    doc = mutated(lambda d: d["superstates"].update(odd={"doc": "x", "states": ["probing", "running"]}))
+    with pytest.raises(ChartError, match="superstates .* overlap without one containing the other"):
+        load_chart(doc)

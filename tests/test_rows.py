@@ -122,6 +122,11 @@ CASES: dict[str, Case] = {
         "running", ev.SpawnFailed(at=T, reason="codex not found"),
         [cmd.Notify(kind="spawn_failed", params=(("reason", "codex not found"),)),
          cmd.ReleaseAccount(account=ALPHA), cmd.Exit(status=1)]),
+    "prewarming-spawn_failed->exited": Case(
+        "prewarming", ev.SpawnFailed(at=T, reason="codex not found"),
+        [cmd.Notify(kind="spawn_failed", params=(("reason", "codex not found"),)),
+         cmd.ReleaseAccount(account=ALPHA), cmd.ReleaseAccount(account=BRAVO), cmd.Exit(status=1)],
+        {"successor": BRAVO}, check=lambda c: c.successor is None),
     "resuming-spawn_failed->exited": Case(
         "resuming", ev.SpawnFailed(at=T, reason="exec format error"),
         [cmd.Notify(kind="spawn_failed", params=(("reason", "exec format error"),)),

@@ -171,6 +171,11 @@ class Chart:
                 return r
         raise KeyError(row_id)
 
+    def superstates_of(self, state: str) -> tuple[str, ...]:
+        """The superstates holding ``state``, outermost first."""
+        holding = [name for name, members in self.superstates.items() if state in members]
+        return tuple(sorted(holding, key=lambda name: -len(self.superstates[name])))
+
     def is_else(self, row: Row) -> bool:
         """The unguarded row of a cell that has others: the fallback, tried last."""
         return not row.guarded and len(self.rows_for(row.source, row.trigger)) > 1
@@ -277,6 +282,14 @@ def _check_superstates(data: dict[str, Any], origin: str) -> dict[str, tuple[str
         if len(set(spec["states"])) != len(spec["states"]):
             raise ChartError(f"{origin}: superstate {name!r} lists a state twice")
         result[name] = tuple(s for s in states if s in spec["states"])
+    # Superstates are drawn as boxes: two of them either nest or are apart, never overlap.
+    names = sorted(result)
+    for position, first in enumerate(names):
+        for second in names[position + 1:]:
+            a, b = set(result[first]), set(result[second])
+            if a & b and not (a <= b or b <= a):
+                raise ChartError(f"{origin}: superstates {first!r} and {second!r} overlap without one "
+                                 f"containing the other")
     return result
 
 
