@@ -55,7 +55,8 @@ test: install codex graphviz
 diagrams: install graphviz
 	$(BIN)/codex-fsm diagram --format mermaid -o statecharts/session.mmd
 	$(BIN)/codex-fsm diagram --format svg -o statecharts/session.svg
-	$(PY) tools/embed_diagram.py README.md statecharts/session.mmd
+	$(BIN)/codex-fsm diagram --format table -o statecharts/session.md
+	$(PY) tools/embed_diagram.py README.md statecharts/session.mmd statecharts/session.md
 
 check-diagrams: install graphviz
 	$(BIN)/pytest -q tests/test_diagram.py

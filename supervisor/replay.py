@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from .core.chart import SCHEMA_VERSION as CHART_SCHEMA_VERSION
 from .core.chart import Chart
 from .core.records import LOG_SCHEMA_VERSION, decode_event, decode_settings, encode_command
 from .core.session import Session
@@ -27,6 +28,7 @@ class ReplayResult:
     final_state: str
     exit_status: int | None
     path: tuple[str, ...]  # row ids in the order they fired
+    fired: tuple[tuple[int, float, str], ...] = ()  # (seq, event time, row id) of each accepted event
 
 
 def read_log(path: Path) -> tuple[dict, list[dict]]:
@@ -86,6 +88,13 @@ def _header_settings(header: dict, where: str) -> SessionSettings:
 
 
 def check_chart(header: dict, chart: Chart, allow_chart_change: bool, origin: str = "log") -> None:
+    recorded = header.get("chart_schema", 1)  # logs of the first chart carry no chart_schema
+    if recorded != CHART_SCHEMA_VERSION:
+        # Even --allow-chart-change cannot help: a schema-1 chart's rows, ids and priorities differ.
+        raise LogFormatError(
+            f"{origin}: recorded with a chart of schema {recorded!r} (sha256 {str(header.get('chart_sha256'))[:12]}); "
+            f"this codex-fsm runs chart schema {CHART_SCHEMA_VERSION} (sha256 {chart.sha256[:12]}), whose rows "
+            f"differ, so the log cannot be replayed: record the session again")
     if header.get("chart_sha256") != chart.sha256 and not allow_chart_change:
         raise LogFormatError(
             f"{origin}: recorded with chart {str(header.get('chart_sha256'))[:12]}, the current chart is "
@@ -101,6 +110,7 @@ def replay(header: dict, records: list[dict], chart: Chart, allow_chart_change: 
     first_state = session.state
     transitions = rejected = 0
     path: list[str] = []
+    fired: list[tuple[int, float, str]] = []
     for record in records:
         seq = record.get("seq")
         try:
@@ -126,8 +136,9 @@ def replay(header: dict, records: list[dict], chart: Chart, allow_chart_change: 
         _expect(seq, "commands", record.get("commands"), [encode_command(c) for c in result.commands])
         transitions += 1
         path.append(result.row)
+        fired.append((result.seq, event.at, result.row))
     return ReplayResult(len(records), transitions, rejected, first_state, session.state,
-                        session.exit_status, tuple(path))
+                        session.exit_status, tuple(path), tuple(fired))
 
 
 def _expect(seq: object, what: str, expected: object, got: object) -> None:

@@ -148,11 +148,13 @@ def test_equal_priorities_of_overlapping_rows_are_refused():
 
 
 def test_exclusive_guards_need_no_priority():
-    """resuming's child_ready rows require and exclude resubmit_pending: no priority is needed."""
-    chart = load_chart(DOCUMENT)
-    rows = chart.rows_for("resuming", "child_ready")
-    assert len(rows) == 2 and all(r.priority is None for r in rows)
-    assert rows[0].excludes(rows[1])
+    """Two rows where one requires a guard the other excludes can never both hold: no priority needed."""
+    chart = load_chart(tiny_chart([{"trigger": "tick", "source": "start", "dest": "middle", "if": ["wait_elapsed"]},
+                                   {"trigger": "tick", "source": "start", "dest": "end", "unless": ["wait_elapsed"]},
+                                   {"trigger": "interrupted", "source": "middle", "dest": "end"}]))
+    rows = chart.rows_for("start", "tick")
+    assert len(rows) == 2 and all(r.priority is None for r in rows) and rows[0].excludes(rows[1])
+    assert not any(chart.is_else(r) for r in rows)
 
 
 def test_an_else_row_takes_no_priority():

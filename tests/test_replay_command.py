@@ -25,3 +25,17 @@ def test_a_hostile_log_name_is_shown_as_visible_escapes(tmp_path, capsys):
     cli_main(["replay", str(log)])
     captured = capsys.readouterr()
     assert "\x1b" not in captured.out + captured.err and "\x07" not in captured.out + captured.err
+
+
+def test_a_log_of_the_first_chart_is_refused_naming_both_chart_hashes(capsys):
+    """A log recorded under the schema-1 chart (no chart_schema in its header) cannot be re-driven, not
+    even with --allow-chart-change: its rows and their priorities are not this chart's."""
+    v1 = REPLAYS / "chart_v1" / "child_crash.jsonl"
+    header = json.loads(v1.read_text().splitlines()[0])
+    assert "chart_schema" not in header
+    for extra in ([], ["--allow-chart-change"]):
+        status = cli_main(["replay", str(v1), *extra])
+        err = capsys.readouterr().err
+        assert status != 0
+        assert f"chart of schema 1 (sha256 {header['chart_sha256'][:12]})" in err
+        assert "runs chart schema 2 (sha256 " in err and "cannot be replayed" in err

@@ -340,15 +340,14 @@ CASES: dict[str, Case] = {
     "restarting-lease_lost->restarting": Case("restarting", ev.LeaseLost(at=T, account=BRAVO), [], {"successor": BRAVO},
                                               check=lambda c: c.successor is None),
     # resumed child ready
-    "resuming-child_ready->running[resubmit_pending]": Case(
+    "resuming-child_ready->running (a prompt awaits resubmission)": Case(
         "resuming", ev.ChildReady(at=T), [cmd.ResubmitPrompt(), cmd.RetypeDraft()], {"resubmit_pending": True},
         check=lambda c: not c.resubmit_pending),
-    "resuming-child_ready->running[not resubmit_pending]": Case("resuming", ev.ChildReady(at=T), [cmd.RetypeDraft()]),
-    "resuming-tick->running[ready_overdue and resubmit_pending]": Case(
+    "resuming-child_ready->running": Case("resuming", ev.ChildReady(at=T), [cmd.RetypeDraft()]),
+    "resuming-tick->running (a prompt awaits resubmission)": Case(
         "resuming", ev.Tick(at=T), [cmd.ResubmitPrompt(), cmd.RetypeDraft()],
-        {"ready_deadline": T - 1, "resubmit_pending": True}),
-    "resuming-tick->running[ready_overdue and not resubmit_pending]": Case("resuming", ev.Tick(at=T), [cmd.RetypeDraft()],
-                                                  {"ready_deadline": T - 1}),
+        {"ready_deadline": T - 1, "resubmit_pending": True}, check=lambda c: not c.resubmit_pending),
+    "resuming-tick->running": Case("resuming", ev.Tick(at=T), [cmd.RetypeDraft()], {"ready_deadline": T - 1}),
     "resuming-tick->resuming": Case("resuming", ev.Tick(at=T), [], {"ready_deadline": T + 5}),
 }
 

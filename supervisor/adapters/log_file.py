@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO
 
 from .. import __version__
+from ..core.chart import SCHEMA_VERSION as CHART_SCHEMA_VERSION
 from ..core.chart import Chart
 from ..core.records import LOG_SCHEMA_VERSION, RejectedRecord, TransitionRecord
 from ..core.settings import SessionSettings
@@ -31,6 +32,7 @@ def make_header(chart: Chart, settings: SessionSettings, started_at: float) -> d
     return {
         "kind": "header",
         "schema": LOG_SCHEMA_VERSION,
+        "chart_schema": CHART_SCHEMA_VERSION,
         "chart_sha256": chart.sha256,
         "config_sha256": settings_hash(settings),
         "settings": settings.to_dict(),

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..chartfile import default_chart_path, load_chart_file
-from ..diagram import RENDERERS
+from ..diagram import PATH_RENDERERS, RENDERERS
 from ..replay import replay_file
 
 
@@ -16,13 +16,16 @@ def main(argv: list[str]) -> int:
                                      description="Render the session statechart.")
     parser.add_argument("--format", choices=sorted(RENDERERS), default="mermaid")
     parser.add_argument("--log", type=Path, default=None,
-                        help="highlight the states and transitions this transition log went through")
+                        help="draw the path of the session this transition log recorded, as numbered steps")
     parser.add_argument("--chart", type=Path, default=None, help="statechart to draw (default: the installed one)")
     parser.add_argument("-o", "--output", type=Path, default=None, help="write here instead of stdout")
     args = parser.parse_args(argv)
     chart = load_chart_file(args.chart or default_chart_path())
-    path = replay_file(args.log, chart).path if args.log else None
-    text = RENDERERS[args.format](chart, path)
+    if args.log is not None:
+        fired = replay_file(args.log, chart).fired
+        text = PATH_RENDERERS[args.format](chart, fired, args.log.name)
+    else:
+        text = RENDERERS[args.format](chart)
     if args.output is None:
         sys.stdout.write(text)
     else:

@@ -244,11 +244,6 @@ def ladder_has_next_step(ctx: SessionContext, event: ev.Event) -> bool:
 
 
 @guard
-def resubmit_pending(ctx: SessionContext, event: ev.Event) -> bool:
-    return ctx.resubmit_pending
-
-
-@guard
 def lost_current_account(ctx: SessionContext, event: ev.Event) -> bool:
     assert isinstance(event, ev.LeaseLost)
     return event.account == ctx.account
@@ -656,7 +651,10 @@ def note_ready(ctx: SessionContext, event: ev.Event) -> list:
 
 
 @action
-def resubmit_prompt(ctx: SessionContext, event: ev.Event) -> list:
+def resubmit_interrupted_prompt(ctx: SessionContext, event: ev.Event) -> list:
+    """Type the request a usage limit interrupted into the resumed composer, once, if one waits."""
+    if not ctx.resubmit_pending:
+        return []
     ctx.resubmit_pending = False
     return [cmd.ResubmitPrompt()]
 
