@@ -21,6 +21,8 @@ class InvalidTransition(CodexFsmError):
     def __init__(self, state: str, trigger: str, detail: str = "") -> None:
         self.state = state
         self.trigger = trigger
+        # The session's RejectedRecord of the event, for the transition log (set by Session.handle).
+        self.record: object = None
         suffix = f" ({detail})" if detail else ""
         super().__init__(f"no row accepts {trigger!r} in state {state!r}{suffix}")
 

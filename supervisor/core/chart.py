@@ -42,7 +42,7 @@ REACTION = "reaction"
 TRANSITION = "transition"
 
 
-class _PlacesField(fields.Field):
+class _PlacesField(fields.Field[list[str]]):
     """A state or superstate name, or a non-empty list of them."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[str]:

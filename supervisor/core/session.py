@@ -8,12 +8,15 @@ reads the clock, touches files or the network.
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from transitions import Machine, MachineError
 
 from ..errors import InvalidTransition
 from . import policy
 from .chart import Chart, Row
 from .context import SessionContext
+from .commands import Command
 from .events import Event
 from .records import RejectedRecord, TransitionRecord
 from .settings import SessionSettings
@@ -33,7 +36,7 @@ class Session:
         self._model = _Model()
         self._seq = 0
         self._fired: Row | None = None
-        self._pending: list = []
+        self._pending: list[Command] = []
         self._event: Event | None = None
         self._machine = Machine(
             model=self._model,
@@ -48,7 +51,7 @@ class Session:
 
     # -- building --------------------------------------------------------------------------
 
-    def _transition_spec(self, row: Row) -> dict:
+    def _transition_spec(self, row: Row) -> dict[str, Any]:
         guards = [self._guard(name) for name in row.guards]
         unless = [self._guard(name) for name in row.unless]
         actions = [policy.ACTIONS[name] for name in row.actions]
@@ -56,6 +59,7 @@ class Session:
         def run_actions() -> None:
             self._fired = row
             event = self._event
+            assert event is not None  # transitions calls back only from inside handle()
             for fn in actions:
                 self._pending.extend(fn(self.context, event))
 
@@ -65,10 +69,11 @@ class Session:
         return {"trigger": row.trigger, "source": row.source, "dest": None if row.is_reaction else row.dest,
                 "conditions": guards, "unless": unless, "after": [run_actions]}
 
-    def _guard(self, name: str):
+    def _guard(self, name: str) -> Callable[[], bool]:
         fn = policy.GUARDS[name]
 
         def check() -> bool:
+            assert self._event is not None  # transitions calls back only from inside handle()
             return bool(fn(self.context, self._event))
 
         check.__name__ = name

@@ -74,7 +74,7 @@ def lost_candidate(ctx: SessionContext, event: ev.Event) -> bool:
 
 
 @action
-def lease_candidate(ctx: SessionContext, event: ev.Event) -> list:
+def lease_candidate(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     ctx.candidate = None
     ctx.wait_until = None
     ctx.next_countdown_at = None
@@ -82,25 +82,25 @@ def lease_candidate(ctx: SessionContext, event: ev.Event) -> list:
 
 
 @action
-def hold_candidate(ctx: SessionContext, event: ev.Event) -> list:
+def hold_candidate(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     assert isinstance(event, ev.AccountLeased)
     ctx.candidate = event.account
     return []
 
 
 @action
-def probe_candidate(ctx: SessionContext, event: ev.Event) -> list:
+def probe_candidate(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     return [cmd.ProbeQuota(account=ctx.candidate or "")]
 
 
 @action
-def record_probe(ctx: SessionContext, event: ev.Event) -> list:
+def record_probe(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     assert isinstance(event, ev.QuotaProbed)
     return [cmd.RecordQuota(account=event.account, snapshot=event.snapshot)]
 
 
 @action
-def adopt_candidate(ctx: SessionContext, event: ev.Event) -> list:
+def adopt_candidate(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     assert isinstance(event, ev.QuotaProbed)
     ctx.account, ctx.candidate = ctx.candidate, None
     ctx.last_snapshot = event.snapshot
@@ -109,7 +109,7 @@ def adopt_candidate(ctx: SessionContext, event: ev.Event) -> list:
 
 
 @action
-def probe_unknown_accounts(ctx: SessionContext, event: ev.Event) -> list:
+def probe_unknown_accounts(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     """Learn never-probed accounts' headroom while the child runs, bounded by the settings."""
     if ctx.settings.background_probes <= 0:
         return []
@@ -118,7 +118,7 @@ def probe_unknown_accounts(ctx: SessionContext, event: ev.Event) -> list:
 
 
 @action
-def bench_candidate(ctx: SessionContext, event: ev.Event) -> list:
+def bench_candidate(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     assert isinstance(event, ev.QuotaProbed)
     until = cooldown_until(ctx, event.snapshot, event.account, event.at)
     ctx.candidate = None
@@ -127,7 +127,7 @@ def bench_candidate(ctx: SessionContext, event: ev.Event) -> list:
 
 
 @action
-def cool_candidate_briefly(ctx: SessionContext, event: ev.Event) -> list:
+def cool_candidate_briefly(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     assert isinstance(event, ev.ProbeFailed)
     wait = event.retry_after_s if event.retry_after_s is not None else ctx.settings.probe_failure_cooldown_s
     ctx.candidate = None
@@ -136,7 +136,7 @@ def cool_candidate_briefly(ctx: SessionContext, event: ev.Event) -> list:
 
 
 @action
-def start_waiting(ctx: SessionContext, event: ev.Event) -> list:
+def start_waiting(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     assert isinstance(event, ev.PoolExhausted) and event.soonest_reset_at is not None
     if ctx.wait_started_at is None:
         ctx.wait_started_at = event.at
@@ -146,13 +146,13 @@ def start_waiting(ctx: SessionContext, event: ev.Event) -> list:
 
 
 @action
-def show_countdown(ctx: SessionContext, event: ev.Event) -> list:
+def show_countdown(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     ctx.next_countdown_at = event.at + ctx.settings.countdown_every_s
     return [wait_notice(ctx, event.at)]
 
 
 @action
-def give_up(ctx: SessionContext, event: ev.Event) -> list:
+def give_up(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     assert isinstance(event, ev.PoolExhausted)
     ctx.exit_status = 1
     return [cmd.Notify(kind="gave_up", params=(
@@ -163,32 +163,32 @@ def give_up(ctx: SessionContext, event: ev.Event) -> list:
 
 
 @action
-def lease_successor(ctx: SessionContext, event: ev.Event) -> list:
+def lease_successor(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     ctx.candidate = None
     ctx.prewarm_retry_at = None
     return [cmd.LeaseCandidate(purpose="successor", exclude=tuple(a for a in (ctx.account,) if a))]
 
 
 @action
-def hold_successor(ctx: SessionContext, event: ev.Event) -> list:
+def hold_successor(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     ctx.successor, ctx.candidate = ctx.candidate, None
     return []
 
 
 @action
-def schedule_prewarm_retry(ctx: SessionContext, event: ev.Event) -> list:
+def schedule_prewarm_retry(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     ctx.candidate = None
     ctx.prewarm_retry_at = event.at + ctx.settings.prewarm_retry_s
     return []
 
 
 @action
-def release_successor(ctx: SessionContext, event: ev.Event) -> list:
+def release_successor(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     return release_held(ctx, including_account=False)
 
 
 @action
-def forget_lost_lease(ctx: SessionContext, event: ev.Event) -> list:
+def forget_lost_lease(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     """The pool says another process holds this account now: stop counting on it, release nothing."""
     assert isinstance(event, ev.LeaseLost)
     if ctx.candidate == event.account:
@@ -199,12 +199,12 @@ def forget_lost_lease(ctx: SessionContext, event: ev.Event) -> list:
 
 
 @action
-def retire_account(ctx: SessionContext, event: ev.Event) -> list:
+def retire_account(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     """Leave the old account: bench it until its blocking reset, then release its lease."""
     old = ctx.account
     if old is None:
         return []
-    commands: list = []
+    commands: list[cmd.Command] = []
     if ctx.rotation_reason in ("quota", "usage_limit"):
         until = cooldown_until(ctx, ctx.last_snapshot, old, event.at, ctx.usage_limit_resets_at)
         commands.append(cmd.CoolDown(account=old, until=until, reason=ctx.rotation_reason))
@@ -213,7 +213,7 @@ def retire_account(ctx: SessionContext, event: ev.Event) -> list:
 
 
 @action
-def adopt_successor(ctx: SessionContext, event: ev.Event) -> list:
+def adopt_successor(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     previous, ctx.account, ctx.successor = ctx.account, ctx.successor, None
     return [rotation_notice(ctx, previous, event.at)]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from .. import commands as cmd
 from .. import events as ev
 from ..context import SessionContext
-from ..quota import QuotaSnapshot, blocked_until, plausible_reset
+from ..quota import QuotaSnapshot, Thresholds, blocked_until, plausible_reset
 
 
-def thresholds(ctx: SessionContext, account: str | None):
+def thresholds(ctx: SessionContext, account: str | None) -> Thresholds:
     return ctx.settings.thresholds_for(account)
 
 
@@ -24,11 +24,11 @@ def budget_spent(ctx: SessionContext) -> bool:
     return ctx.restarts >= ctx.settings.max_restarts
 
 
-def release(*accounts: str | None) -> list:
+def release(*accounts: str | None) -> list[cmd.Command]:
     return [cmd.ReleaseAccount(account=a) for a in accounts if a]
 
 
-def release_held(ctx: SessionContext, *, including_account: bool = True) -> list:
+def release_held(ctx: SessionContext, *, including_account: bool = True) -> list[cmd.Command]:
     """Give back every lease this session holds (the running account, a candidate, a successor)."""
     released = release(ctx.account if including_account else None, ctx.candidate, ctx.successor)
     ctx.candidate = ctx.successor = None

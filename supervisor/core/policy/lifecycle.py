@@ -55,35 +55,35 @@ def ready_overdue(ctx: SessionContext, event: ev.Event) -> bool:
 
 
 @action
-def remember_start(ctx: SessionContext, event: ev.Event) -> list:
+def remember_start(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     assert isinstance(event, ev.SessionStarted)
     ctx.session_id = event.session_id
     return []
 
 
 @action
-def quit_on_interrupt(ctx: SessionContext, event: ev.Event) -> list:
+def quit_on_interrupt(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     assert isinstance(event, ev.Interrupted)
     ctx.exit_status = 128 + event.signal
     return [*release_held(ctx, including_account=False), cmd.Exit(status=ctx.exit_status)]
 
 
 @action
-def quit_on_key(ctx: SessionContext, event: ev.Event) -> list:
+def quit_on_key(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     assert isinstance(event, ev.QuitKeyPressed)
     ctx.exit_status = QUIT_KEY_STATUS
     return [*release_held(ctx, including_account=False), cmd.Exit(status=QUIT_KEY_STATUS)]
 
 
 @action
-def spawn_child(ctx: SessionContext, event: ev.Event) -> list:
+def spawn_child(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     ctx.child_has_run = True
     ctx.turn_active = False
     return [cmd.SpawnChild(account=ctx.account or "")]
 
 
 @action
-def spawn_resumed_child(ctx: SessionContext, event: ev.Event) -> list:
+def spawn_resumed_child(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     ctx.child_has_run = True
     ctx.turn_active = False
     ctx.rotation_reason = None
@@ -92,51 +92,51 @@ def spawn_resumed_child(ctx: SessionContext, event: ev.Event) -> list:
 
 
 @action
-def bind_session(ctx: SessionContext, event: ev.Event) -> list:
+def bind_session(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     assert isinstance(event, ev.SessionBound)
     ctx.session_id = event.session_id
     return []
 
 
 @action
-def note_turn_started(ctx: SessionContext, event: ev.Event) -> list:
+def note_turn_started(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     ctx.turn_active = True
     return []
 
 
 @action
-def note_turn_finished(ctx: SessionContext, event: ev.Event) -> list:
+def note_turn_finished(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     ctx.turn_active = False
     ctx.last_input_at = input_moment(ctx, event)
     return []
 
 
 @action
-def note_input(ctx: SessionContext, event: ev.Event) -> list:
+def note_input(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     ctx.last_input_at = input_moment(ctx, event)
     return []
 
 
 @action
-def release_all(ctx: SessionContext, event: ev.Event) -> list:
+def release_all(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     return release_held(ctx)
 
 
 @action
-def exit_with_failure(ctx: SessionContext, event: ev.Event) -> list:
+def exit_with_failure(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     ctx.exit_status = 1
     return [cmd.Exit(status=1)]
 
 
 @action
-def stop_child(ctx: SessionContext, event: ev.Event) -> list:
+def stop_child(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     ctx.stop_step = 0
     ctx.stop_deadline = event.at + ctx.settings.stop_interrupt_s
     return [cmd.StopChild(step=STOP_LADDER[0])]
 
 
 @action
-def escalate_stop(ctx: SessionContext, event: ev.Event) -> list:
+def escalate_stop(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     ctx.stop_step += 1
     step = STOP_LADDER[ctx.stop_step]
     budget = ctx.settings.stop_terminate_s if step == "terminate" else ctx.settings.stop_kill_s
@@ -145,14 +145,14 @@ def escalate_stop(ctx: SessionContext, event: ev.Event) -> list:
 
 
 @action
-def abandon_child(ctx: SessionContext, event: ev.Event) -> list:
+def abandon_child(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     ctx.exit_status = 1
     return [cmd.RestoreTerminal(), cmd.Notify(kind="child_unkillable", params=(
         ("session_id", ctx.session_id),)), *release_held(ctx), cmd.Exit(status=1)]
 
 
 @action
-def note_exit(ctx: SessionContext, event: ev.Event) -> list:
+def note_exit(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     assert isinstance(event, ev.ChildExited)
     ctx.last_exit_status = event.status
     ctx.turn_active = False
@@ -163,19 +163,19 @@ def note_exit(ctx: SessionContext, event: ev.Event) -> list:
 
 
 @action
-def restore_terminal(ctx: SessionContext, event: ev.Event) -> list:
+def restore_terminal(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     return [cmd.RestoreTerminal()]
 
 
 @action
-def request_quit(ctx: SessionContext, event: ev.Event) -> list:
+def request_quit(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     assert isinstance(event, ev.Interrupted)
     ctx.quit_signal = event.signal
     return []
 
 
 @action
-def finish_with_child_status(ctx: SessionContext, event: ev.Event) -> list:
+def finish_with_child_status(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     assert isinstance(event, ev.ChildExited)
     ctx.exit_status = event.status
     released = release_held(ctx)
@@ -186,20 +186,20 @@ def finish_with_child_status(ctx: SessionContext, event: ev.Event) -> list:
 
 
 @action
-def finish_after_quit(ctx: SessionContext, event: ev.Event) -> list:
+def finish_after_quit(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     ctx.exit_status = 128 + (ctx.quit_signal or 2)
     return [*release_held(ctx), cmd.Exit(status=ctx.exit_status)]
 
 
 @action
-def report_no_session(ctx: SessionContext, event: ev.Event) -> list:
+def report_no_session(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     status = ctx.last_exit_status if ctx.last_exit_status is not None else 1
     ctx.exit_status = status
     return [cmd.Notify(kind="no_session_to_resume", params=()), *release_held(ctx), cmd.Exit(status=status)]
 
 
 @action
-def note_ready(ctx: SessionContext, event: ev.Event) -> list:
+def note_ready(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     ctx.ready_deadline = None
     ctx.rotation_reason = None
     ctx.usage_limit_resets_at = None
@@ -207,7 +207,7 @@ def note_ready(ctx: SessionContext, event: ev.Event) -> list:
 
 
 @action
-def resubmit_interrupted_prompt(ctx: SessionContext, event: ev.Event) -> list:
+def resubmit_interrupted_prompt(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     """Type the request a usage limit interrupted into the resumed composer, once, if one waits."""
     if not ctx.resubmit_pending:
         return []
@@ -216,7 +216,7 @@ def resubmit_interrupted_prompt(ctx: SessionContext, event: ev.Event) -> list:
 
 
 @action
-def retype_draft(ctx: SessionContext, event: ev.Event) -> list:
+def retype_draft(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     return [cmd.RetypeDraft()]
 
 

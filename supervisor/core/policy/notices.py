@@ -28,18 +28,18 @@ def wait_notice(ctx: SessionContext, now: float) -> cmd.Notify:
 
 
 @action
-def report_spawn_failure(ctx: SessionContext, event: ev.Event) -> list:
+def report_spawn_failure(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     assert isinstance(event, ev.SpawnFailed)
     return [cmd.Notify(kind="spawn_failed", params=(("reason", event.reason),))]
 
 
 @action
-def announce_reselected(ctx: SessionContext, event: ev.Event) -> list:
+def announce_reselected(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     return [rotation_notice(ctx, None, event.at)]
 
 
 @action
-def announce_crash_resume(ctx: SessionContext, event: ev.Event) -> list:
+def announce_crash_resume(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     assert isinstance(event, ev.ChildExited)
     return [cmd.Notify(kind="crash_resume", params=(
         ("signal", event.signal), ("session_id", ctx.session_id)))]

@@ -60,28 +60,28 @@ def lost_current_account(ctx: SessionContext, event: ev.Event) -> bool:
 
 
 @action
-def count_restart(ctx: SessionContext, event: ev.Event) -> list:
+def count_restart(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     ctx.restarts += 1
     ctx.rotation_times.append(event.at)
     return []
 
 
 @action
-def record_quota(ctx: SessionContext, event: ev.Event) -> list:
+def record_quota(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     assert isinstance(event, ev.QuotaObserved)
     ctx.last_snapshot = event.snapshot
     return [cmd.RecordQuota(account=ctx.account or "", snapshot=event.snapshot)]
 
 
 @action
-def mark_rotation_due(ctx: SessionContext, event: ev.Event) -> list:
+def mark_rotation_due(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     ctx.rotation_reason = "quota"
     ctx.rotation_suspended = False  # a pause that no longer holds is over: a new one is announced again
     return []
 
 
 @action
-def mark_usage_limit(ctx: SessionContext, event: ev.Event) -> list:
+def mark_usage_limit(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     assert isinstance(event, ev.UsageLimitHit)
     ctx.rotation_reason = "usage_limit"
     ctx.usage_limit_resets_at = event.resets_at
@@ -91,13 +91,13 @@ def mark_usage_limit(ctx: SessionContext, event: ev.Event) -> list:
 
 
 @action
-def mark_lease_lost(ctx: SessionContext, event: ev.Event) -> list:
+def mark_lease_lost(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     ctx.rotation_reason = "lease_lost"
     return [cmd.Notify(kind="lease_lost", params=(("account", ctx.account),))]
 
 
 @action
-def suspend_rotation(ctx: SessionContext, event: ev.Event) -> list:
+def suspend_rotation(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     ctx.rotation_suspended = True
     ctx.rotation_reason = None
     why = "restart budget spent" if budget_spent(ctx) else "too many rotations"

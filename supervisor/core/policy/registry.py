@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from .. import commands as cmd
 from .. import events as ev
 from ..context import SessionContext
 
@@ -11,7 +12,7 @@ from ..context import SessionContext
 Guard = Callable[[SessionContext, ev.Event], bool]
 
 
-Action = Callable[[SessionContext, ev.Event], list]
+Action = Callable[[SessionContext, ev.Event], "list[cmd.Command]"]
 
 
 Deadline = Callable[[SessionContext], "float | None"]
