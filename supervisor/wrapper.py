@@ -78,7 +78,7 @@ def build_runtime(invocation: Invocation, env: Mapping[str, str]) -> Runtime:
     from .adapters.log_retention import new_log_path, prune_logs
     from .adapters.status_file import StatusFile
     from .adapters.stored_quota import StoredFirstQuota
-    from .chartfile import load_default_chart
+    from .chartfile import load_session_chart
     from .config import load_config
     from .core.session import Session
     from .loop import LoopPorts
@@ -112,7 +112,7 @@ def build_runtime(invocation: Invocation, env: Mapping[str, str]) -> Runtime:
 
     now = time.time()
     quota = StoredFirstQuota(stored_snapshot, make_probe, config.probe.cache_ttl_s, time.time)
-    chart = load_default_chart()
+    chart = load_session_chart(env)
     logs = paths.logs_dir(env)
     try:
         paths.ensure_private_dir(logs)

@@ -31,79 +31,14 @@ from collections import defaultdict, deque
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
-
 from ..errors import ChartError
 from . import policy
 from .events import EVENTS_BY_TRIGGER
 
 SCHEMA_VERSION = 2
+
 REACTION = "reaction"
 TRANSITION = "transition"
-
-
-class _PlacesField(fields.Field[list[str]]):
-    """A state or superstate name, or a non-empty list of them."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[str]:
-        if isinstance(value, str):
-            return [value]
-        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
-            return list(value)
-        raise ValidationError("must be a state name or a non-empty list of state names")
-
-
-class _StateSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-    doc = fields.String(required=True)
-    deadlines = fields.List(fields.String(), load_default=list)
-
-
-class _SuperstateSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-    doc = fields.String(required=True)
-    states = fields.List(fields.String(), required=True, validate=validate.Length(min=2))
-
-
-class _RowFields(Schema):
-    class Meta:
-        unknown = RAISE
-
-    trigger = fields.String(required=True)
-    if_ = fields.List(fields.String(), data_key="if", load_default=list)
-    unless = fields.List(fields.String(), load_default=list)
-    priority = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1))
-    actions = fields.List(fields.String(), load_default=list)
-    why = fields.String(load_default="")
-
-
-class _ReactionSchema(_RowFields):
-    in_ = _PlacesField(data_key="in", required=True)
-
-
-class _TransitionSchema(_RowFields):
-    source = _PlacesField(required=True)
-    dest = fields.String(required=True)
-
-
-class _ChartSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-    schema = fields.Integer(required=True, validate=validate.Equal(
-        SCHEMA_VERSION, error=f"must be {SCHEMA_VERSION} (this codex-fsm reads chart schema {SCHEMA_VERSION})"))
-    name = fields.String(required=True)
-    initial = fields.String(required=True)
-    final = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
-    states = fields.Dict(keys=fields.String(), values=fields.Nested(_StateSchema), required=True)
-    superstates = fields.Dict(keys=fields.String(), values=fields.Nested(_SuperstateSchema), load_default=dict)
-    triggers = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
-    reactions = fields.List(fields.Nested(_ReactionSchema), load_default=list)
-    transitions = fields.List(fields.Nested(_TransitionSchema), required=True, validate=validate.Length(min=1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,8 +144,14 @@ def load_chart(document: object, origin: str = "statechart") -> Chart:
     if document.get("schema") == 1:
         raise ChartError(f"{origin}: a schema 1 chart (rows with \"dest\": \"=\" and file-order priority); this "
                          f"codex-fsm reads schema {SCHEMA_VERSION}: reactions listed apart, explicit priorities")
+    # marshmallow is imported here, not at the top: a start-up that finds its chart already
+    # validated (``chart_from_cache``) never pays for it.
+    from marshmallow import ValidationError
+
+    from .chart_schema import ChartSchema
+
     try:
-        data = _ChartSchema().load(document)
+        data = ChartSchema().load(document)
     except ValidationError as exc:
         raise ChartError(f"{origin}: {_describe_errors(exc.messages, document)}") from None
     superstates = _check_superstates(data, origin)
@@ -448,6 +389,51 @@ def _check_graph(chart: Chart, origin: str) -> None:
     for state in chart.states:
         if state not in can_finish:
             fail(f"state {state!r} can never reach a final state")
+
+
+# ---------------------------------------------------------------------------------------------
+# A validated chart, cached: the caller keys it by the chart text and codex-fsm's own version
+
+
+def chart_to_cache(chart: Chart) -> dict[str, Any]:
+    """Everything ``chart_from_cache`` needs, as JSON-ready data."""
+    return {
+        "name": chart.name, "initial": chart.initial, "final": sorted(chart.final), "states": list(chart.states),
+        "state_docs": chart.state_docs, "state_deadlines": {k: list(v) for k, v in chart.state_deadlines.items()},
+        "superstates": {k: list(v) for k, v in chart.superstates.items()}, "superstate_docs": chart.superstate_docs,
+        "triggers": chart.triggers, "sha256": chart.sha256,
+        "rows": [[r.id, r.kind, r.index, r.declared_in, r.trigger, r.source, r.dest, list(r.guards), list(r.unless),
+                  r.priority, list(r.actions), r.why] for r in chart.rows],
+    }
+
+
+def chart_from_cache(data: object) -> Chart | None:
+    """The chart ``chart_to_cache`` saved, or None when the data is not such a chart (then validate anew).
+
+    The checks here are the ones a crash would need (shapes, and names that resolve to functions); the
+    chart's soundness was established when it was cached."""
+    try:
+        assert isinstance(data, dict)
+        rows = tuple(Row(str(i), str(k), int(x), str(w), str(t), str(s), str(d), tuple(map(str, g)),
+                         tuple(map(str, u)), None if p is None else int(p), tuple(map(str, a)), str(y))
+                     for i, k, x, w, t, s, d, g, u, p, a, y in data["rows"])
+        chart = Chart(
+            name=str(data["name"]), initial=str(data["initial"]), final=frozenset(map(str, data["final"])),
+            states=tuple(map(str, data["states"])), state_docs=dict(data["state_docs"]),
+            state_deadlines={str(k): tuple(map(str, v)) for k, v in data["state_deadlines"].items()},
+            superstates={str(k): tuple(map(str, v)) for k, v in data["superstates"].items()},
+            superstate_docs=dict(data["superstate_docs"]), triggers=dict(data["triggers"]), rows=rows,
+            sha256=str(data["sha256"]))
+    except (AssertionError, KeyError, TypeError, ValueError, AttributeError):
+        return None
+    names_resolve = all(
+        r.kind in (REACTION, TRANSITION) and r.source in chart.states and r.dest in chart.states
+        and r.trigger in EVENTS_BY_TRIGGER and all(g in policy.GUARDS for g in r.guards + r.unless)
+        and all(a in policy.ACTIONS for a in r.actions) for r in rows)
+    deadlines_resolve = all(d in policy.DEADLINES for names in chart.state_deadlines.values() for d in names)
+    if not (names_resolve and deadlines_resolve and chart.initial in chart.states):
+        return None
+    return chart
 
 
 def _closure(start: str, edges: dict[str, set[str]]) -> set[str]:
