@@ -28,6 +28,10 @@ _UNSAFE = re.compile(r"[:;#<>{}\"|]")
 _CIRCLED = "①②③④⑤⑥⑦⑧⑨"
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _clean(text: str) -> str:
     return _UNSAFE.sub("", text).strip()
 
@@ -207,7 +211,7 @@ def render_dot(chart: Chart, path: tuple[str, ...] | None = None) -> str:
 
     for state in chart.states:
         reactions = sum(1 for r in chart.reactions if r.source == state)
-        sub = f"<br/><font point-size=\"9\">{reactions} reactions</font>" if reactions else ""
+        sub = f"<br/><font point-size=\"9\">{_count(reactions, 'reaction')}</font>" if reactions else ""
         shape = ", shape=doubleoctagon" if state in chart.final else ""
         out.append(f"  {state} [label=<<b>{state}</b>{sub}>{shape}];")
     for top in sorted(children.get(None, []), key=lambda c: chart.states.index(chart.superstates[c][0])):
@@ -327,7 +331,7 @@ def summarize_moves(chart: Chart, fired: tuple[tuple[int, float, str], ...]) -> 
     lines = [f"{s.number}. {_clock(s.at)} {s.source} → {s.dest} ({s.trigger})" for s in steps]
     total = sum(reactions.values())
     if total:
-        lines.append(f"(and {total} reactions that kept their state)")
+        lines.append(f"(and {_count(total, 'reaction')} that kept the state)")
     return lines
 
 
@@ -343,7 +347,7 @@ def render_path_dot(chart: Chart, fired: tuple[tuple[int, float, str], ...], tit
         if state not in visited:
             continue
         count = reactions.get(state, 0)
-        sub = f"<br/><font point-size=\"9\">{count} reactions</font>" if count else ""
+        sub = f"<br/><font point-size=\"9\">{_count(count, 'reaction')}</font>" if count else ""
         shape = ", shape=doubleoctagon" if state in chart.final else ""
         out.append(f'  {state} [label=<<b>{state}</b>{sub}>, style="rounded,filled", fillcolor="#ffe08a"{shape}];')
     out.append(f"  __start -> {chart.initial} [label={_dot_quote(start)}];")
