@@ -5,18 +5,29 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 STAMPS := .make-stamps
+WHEELHOUSE := $(STAMPS)/wheelhouse
 CODEX_NATIVE := node_modules/@openai/codex/bin/codex.js
 PYTEST_ARGS ?=
 
 .PHONY: install test check diagrams check-diagrams lint bench demo graphviz codex clean
 
-install: $(STAMPS)/venv
+install: $(STAMPS)/venv $(STAMPS)/wheels
 
 $(STAMPS)/venv: setup.cfg pyproject.toml
 	@mkdir -p $(STAMPS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]' ruff
+	@touch $@
+
+# Wheels of codex-fsm's runtime dependencies and of its build backend, so that
+# tests/demo/test_wheel_install.py can build the package and install it into a fresh venv offline
+# (the suite runs without a network). codex-fsm's own wheel is not kept: the test builds the one under test.
+$(STAMPS)/wheels: setup.cfg pyproject.toml | $(STAMPS)/venv
+	rm -rf $(WHEELHOUSE).partial && mkdir -p $(WHEELHOUSE).partial
+	$(BIN)/pip wheel --quiet --wheel-dir $(WHEELHOUSE).partial . 'setuptools>=64' wheel
+	rm -f $(WHEELHOUSE).partial/codex_fsm-*.whl
+	rm -rf $(WHEELHOUSE) && mv $(WHEELHOUSE).partial $(WHEELHOUSE)
 	@touch $@
 
 # The real Codex CLI, pinned in package.json/package-lock.json, for the end-to-end tests.

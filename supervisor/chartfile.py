@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import site
 import sys
 import tempfile
 from pathlib import Path
@@ -22,17 +23,24 @@ from .core.chart import Chart, chart_from_cache, chart_to_cache, parse_chart
 from .errors import ChartError
 
 CHART_ENV = "CODEX_FSM_CHART"
+# Where setup.cfg's data_files puts the chart, below the installation's data root.
+INSTALLED_CHART = Path("share") / "codex-fsm" / "statecharts" / "session.json"
 
 
 def default_chart_path() -> Path:
-    """``$CODEX_FSM_CHART``, else the repo's statecharts/session.json, else the installed copy."""
+    """``$CODEX_FSM_CHART``, else the repo's statecharts/session.json, else the installed copy: under the
+    environment's prefix (a venv, pipx, a system install), else under the user base (``pip install --user``).
+    When none exists, the prefix's path, so that the error names where the chart should have been."""
     override = os.environ.get(CHART_ENV)
     if override:
         return Path(override)
     in_repo = Path(__file__).resolve().parent.parent / "statecharts" / "session.json"
     if in_repo.is_file():
         return in_repo
-    return Path(sys.prefix) / "share" / "codex-fsm" / "statecharts" / "session.json"
+    installed = [Path(sys.prefix) / INSTALLED_CHART]
+    if site.ENABLE_USER_SITE and site.getuserbase():
+        installed.append(Path(site.getuserbase()) / INSTALLED_CHART)
+    return next((path for path in installed if path.is_file()), installed[0])
 
 
 def _read(path: Path) -> str:

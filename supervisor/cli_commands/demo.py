@@ -6,8 +6,9 @@ The first account runs out after two prompts, so the rotation happens in front o
 the transition summary is printed, and the transition log and the path-highlighted diagram are kept
 (in the codex-fsm logs directory, or --output-dir); everything else is removed.
 
-The fake backend lives in the source checkout (``tools/fake_backend``), next to the ``supervisor``
-package: the demo runs from a checkout (``make install`` / ``make demo``).
+The fake backend and the terminal model are part of the package (``supervisor.demo``), so the demo runs
+from an installed wheel as well as from a checkout; only the real Codex CLI has to be on PATH (in a
+checkout, ``make codex`` pins one in node_modules/, which the demo looks at first).
 """
 
 from __future__ import annotations
@@ -21,25 +22,22 @@ import subprocess
 import sys
 import tempfile
 import time
-from importlib import import_module
 from pathlib import Path
-from types import ModuleType
-from typing import TYPE_CHECKING, Callable
 
 from .. import paths
 from ..adapters.codex_binary import find_codex_binary
 from ..chartfile import default_chart_path, load_chart_file
+from ..demo.fake_backend import FakeChatGPTBackend
+from ..demo.fake_backend.netns import reexec_in_loopback_netns
+from ..demo.fake_backend.world import SupervisedWorld
+from ..demo.terminal import Terminal, TerminalTimeout
 from ..diagram import render_mermaid
 from ..errors import CodexFsmError, ConfigError
 from ..replay import replay_file
 from ..notices import PREFIX as NOTICE_PREFIX
 
-if TYPE_CHECKING:
-    import pexpect
-
-    from tools.fake_backend.world import SupervisedWorld
-
-CHECKOUT = Path(__file__).resolve().parents[2]
+# Where a checkout's pinned Codex is (`make codex`); an installed package has no such folder beside it.
+CHECKOUT_CODEX_BIN = Path(__file__).resolve().parents[2] / "node_modules" / ".bin"
 # (backend account id, pool label)
 DEMO_ACCOUNTS = (("acct-demo-a", "demo-a"), ("acct-demo-b", "demo-b"), ("acct-demo-c", "demo-c"))
 SCRIPTED_PROMPTS = ("Sketch a tiny todo CLI", "Add a --done flag", "Now write its tests")
@@ -48,7 +46,6 @@ ROTATION_AFTER_PROMPT = 2
 # so the submit waits this long after the text.
 SUBMIT_GAP_S = 0.3
 STEP_TIMEOUT_S = 60.0
-_CURSOR_POSITION_QUERY = b"\x1b[6n"
 
 
 def main(argv: list[str]) -> int:
@@ -59,15 +56,13 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if not args.auto and not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise ConfigError("demo: stdin/stdout are not a terminal; use `codex-fsm demo --auto`")
-    fake = _fake_backend()
-    import_module("tools.fake_backend.netns").reexec_in_loopback_netns(
-        [sys.executable, "-m", "supervisor.cli", "demo", *argv])
+    reexec_in_loopback_netns([sys.executable, "-m", "supervisor.cli", "demo", *argv])
     output_dir = args.output_dir or paths.logs_dir()
     codex = find_codex_binary(_env_with_checkout_codex()).path
     root = Path(tempfile.mkdtemp(prefix="codex-fsm-demo-"))
     try:
-        with fake.FakeChatGPTBackend(root / "backend") as backend:
-            world = import_module("tools.fake_backend.world").SupervisedWorld(root, backend, codex).create()
+        with FakeChatGPTBackend(root / "backend") as backend:
+            world = SupervisedWorld(root, backend, codex).create()
             backend.set_account(DEMO_ACCOUNTS[0][0], primary_used_percent=40.0, used_percent_step=30.0,
                                 exhaust_after_turns=2)
             for account_id, label in DEMO_ACCOUNTS:
@@ -88,18 +83,11 @@ def main(argv: list[str]) -> int:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _fake_backend() -> ModuleType:
-    if not (CHECKOUT / "tools" / "fake_backend" / "__init__.py").is_file():
-        raise ConfigError(f"demo: needs the source checkout: {CHECKOUT}/tools/fake_backend is missing")
-    if str(CHECKOUT) not in sys.path:
-        sys.path.insert(0, str(CHECKOUT))
-    return import_module("tools.fake_backend")
-
-
 def _env_with_checkout_codex() -> dict[str, str]:
-    """The checkout's pinned Codex (node_modules/.bin) first, then whatever the user has."""
+    """A checkout's pinned Codex (node_modules/.bin) first, when there is one, then whatever the user has."""
     env = dict(os.environ)
-    env["PATH"] = os.pathsep.join([str(CHECKOUT / "node_modules" / ".bin"), env.get("PATH", "")])
+    if CHECKOUT_CODEX_BIN.is_dir():
+        env["PATH"] = os.pathsep.join([str(CHECKOUT_CODEX_BIN), env.get("PATH", "")])
     return env
 
 
@@ -125,113 +113,29 @@ def _interactive(world: SupervisedWorld) -> int:
 
 
 def _play(world: SupervisedWorld) -> int:
-    import pexpect  # lazily: only the scripted demo drives a pty
-
-    program, *args = _codex_fsm_argv()
-    child = pexpect.spawn(program, args, env=world.env(), cwd=str(world.work_dir), dimensions=(40, 120),
-                          encoding=None, timeout=None)
-    script = _Script(child)
+    echo = sys.stdout.buffer if sys.stdout.isatty() else None
+    terminal = Terminal(_codex_fsm_argv(), world.env(), world.work_dir, echo=echo)
     try:
-        script.wait_osc("idle", since=0)
+        terminal.wait_for_osc("idle", STEP_TIMEOUT_S)
         done = 0
         for number, prompt in enumerate(SCRIPTED_PROMPTS, start=1):
             if number == ROTATION_AFTER_PROMPT + 1:
                 # demo-a reported 100 % used: codex-fsm stops Codex (OSC clear) and resumes it on demo-b.
-                cleared = script.wait_osc("clear", since=done)
-                script.wait_osc("idle", since=cleared)
-            submitted = script.submit(prompt)
-            script.wait_text(rf"PONG-{number} \[")
-            done = script.wait_osc("done", since=submitted)
-        script.send(b"\x03")  # Ctrl-C on Codex's empty composer quits it, and codex-fsm with it
-        status = script.wait_exit()
-        if script.echo is None:  # nobody watched the screen: show what codex-fsm told the user on it
-            for line in _notice_lines(bytes(script.raw)):
-                print(f"on screen: {line}")
-        return status
+                cleared = terminal.wait_for_osc("clear", STEP_TIMEOUT_S, since=done)
+                terminal.wait_for_osc("idle", STEP_TIMEOUT_S, since=cleared)
+            submitted = terminal.submit(prompt, STEP_TIMEOUT_S, paste_gap=SUBMIT_GAP_S)
+            terminal.wait_for(rf"PONG-{number} \[", STEP_TIMEOUT_S)
+            done = terminal.wait_for_osc("done", STEP_TIMEOUT_S, since=submitted)
+        terminal.send(b"\x03")  # Ctrl-C on Codex's empty composer quits it, and codex-fsm with it
+        status = terminal.wait_exit(STEP_TIMEOUT_S)
+    except TerminalTimeout as exc:
+        raise CodexFsmError(f"demo: the scripted session did not go as planned: {exc}") from None
     finally:
-        if child.isalive():
-            os.killpg(child.pid, signal.SIGKILL)
-        child.close(force=True)
-
-
-class _Script:
-    """Drives codex-fsm under a pty, echoing its output: waits on Codex's OSC 7501 states in the raw stream
-    (from a given offset, so nothing that arrived early is missed) and on text in a screen model (Codex
-    redraws only changed cells, so typed text is not contiguous in the raw stream)."""
-
-    def __init__(self, child: pexpect.spawn) -> None:
-        try:
-            import pyte
-        except ImportError:
-            raise ConfigError("demo: the scripted demo needs pyte; run `make install`") from None
-        self.child = child
-        self.raw = bytearray()
-        self.screen = pyte.Screen(120, 40)
-        self.stream = pyte.ByteStream(self.screen)
-        self.echo = sys.stdout.buffer if sys.stdout.isatty() else None
-
-    def _read(self, deadline: float) -> bool:
-        """Read and echo what codex-fsm printed; False once it closed the pty."""
-        import pexpect
-
-        if time.monotonic() >= deadline:
-            raise CodexFsmError(f"demo: the scripted session stalled for {STEP_TIMEOUT_S:.0f} s; "
-                                f"the screen ended with:\n{self.screen_tail()}")
-        try:
-            data = self.child.read_nonblocking(65536, timeout=max(min(deadline - time.monotonic(), 0.2), 0))
-        except pexpect.TIMEOUT:
-            return True
-        except pexpect.EOF:
-            return False
-        self.raw += data
-        self.stream.feed(data)
-        for _ in range(data.count(_CURSOR_POSITION_QUERY)):  # a terminal answers these; Codex waits for it
-            self.child.write(f"\x1b[{self.screen.cursor.y + 1};{self.screen.cursor.x + 1}R".encode())
-        if self.echo is not None:
-            self.echo.write(data)
-            self.echo.flush()
-        return True
-
-    def _wait(self, found: Callable[[], int | None]) -> int:
-        deadline = time.monotonic() + STEP_TIMEOUT_S
-        while (where := found()) is None:
-            if not self._read(deadline):
-                raise CodexFsmError("demo: codex-fsm exited in the middle of the scripted session; "
-                                    f"the screen ended with:\n{self.screen_tail()}")
-        return where
-
-    def screen_tail(self, lines: int = 12) -> str:
-        shown = [line.rstrip() for line in self.screen.display if line.strip()]
-        return "\n".join(shown[-lines:])
-
-    def wait_osc(self, state: str, since: int) -> int:
-        """Codex's OSC 7501 `state` after raw offset `since`; returns the offset just past it."""
-        regex = re.compile(rb"\x1b\]7501;state=" + state.encode() + rb"\b")
-        return self._wait(lambda: (m.end() if (m := regex.search(self.raw, since)) else None))
-
-    def wait_text(self, pattern: str) -> None:
-        regex = re.compile(pattern)
-        self._wait(lambda: 0 if regex.search("\n".join(self.screen.display)) else None)
-
-    def send(self, data: bytes) -> None:
-        self.child.write(data)
-
-    def submit(self, prompt: str) -> int:
-        """Type `prompt`, press Enter once it shows; returns the raw offset of the Enter."""
-        self.send(prompt.encode())
-        self.wait_text(re.escape(prompt))
-        time.sleep(SUBMIT_GAP_S)  # Codex's paste detection, not synchronisation: the text is already shown
-        entered = len(self.raw)
-        self.send(b"\r")
-        self.wait_osc("working", since=entered)
-        return entered
-
-    def wait_exit(self) -> int:
-        deadline = time.monotonic() + STEP_TIMEOUT_S
-        while self._read(deadline):
-            pass
-        self.child.wait()
-        return int(self.child.exitstatus if self.child.exitstatus is not None else 128 + (self.child.signalstatus or 0))
+        terminal.close()
+    if echo is None:  # nobody watched the screen: show what codex-fsm told the user on it
+        for line in _notice_lines(bytes(terminal.raw)):
+            print(f"on screen: {line}")
+    return status
 
 
 _ESCAPE = re.compile(r"\x1b(\][^\x07\x1b]*(\x07|\x1b\\)|\[[0-?]*[ -/]*[@-~]|[@-Z\\-_])")

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.terminal import Terminal
-from tools.fake_backend import Credentials, FakeChatGPTBackend, codex_env, write_auth_json, write_codex_config
+from supervisor.demo.fake_backend import (Credentials, FakeChatGPTBackend, codex_env, write_auth_json,
+                                         write_codex_config)
+from supervisor.demo.terminal import Terminal
 
 REPO = Path(__file__).resolve().parents[2]
 CODEX_NATIVE = REPO / "node_modules/@openai/codex-linux-x64/vendor/x86_64-unknown-linux-musl/bin/codex"

@@ -9,20 +9,23 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.terminal import Terminal
-from tools.fake_backend.env import OFFLINE_PROXY_ENV
+from supervisor.demo.fake_backend.env import OFFLINE_PROXY_ENV
+from supervisor.demo.terminal import Terminal
 
 pytestmark = pytest.mark.e2e
 COMPOSER_READY = r"Ask Codex to do anything"
+REPO = Path(__file__).resolve().parents[2]
 
 
 def demo_env(tmp_path: Path) -> dict[str, str]:
-    """A user environment whose temporary directory and homes are all under `tmp_path`."""
+    """A user environment whose temporary directory and homes are all under `tmp_path`; PYTHONPATH is this
+    checkout, so that the demo run from `tmp_path` is the code under test rather than whatever an editable
+    install points at."""
     for name in ("tmp", "home"):
         (tmp_path / name).mkdir()
     return {"PATH": os.environ["PATH"], "HOME": str(tmp_path / "home"), "TMPDIR": str(tmp_path / "tmp"),
             "LANG": "C.UTF-8", "TERM": "xterm-256color", "CODEX_FSM_HOME": str(tmp_path / "fsm-home"),
-            **OFFLINE_PROXY_ENV}
+            "PYTHONPATH": str(REPO), **OFFLINE_PROXY_ENV}
 
 
 def test_auto_demo_rotates_in_front_of_the_user_and_keeps_only_log_and_diagram(tmp_path: Path,

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tools.fake_backend import FakeChatGPTBackend, write_auth_json, write_codex_config
-from tools.fake_backend.tokens import jwt_claims
+from supervisor.demo.fake_backend import FakeChatGPTBackend, write_auth_json, write_codex_config
+from supervisor.demo.fake_backend.tokens import jwt_claims
 
 
 class FakeClock:

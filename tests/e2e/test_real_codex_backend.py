@@ -11,10 +11,10 @@ from collections.abc import Callable
 
 import pytest
 
+from supervisor.demo.fake_backend import ConversationItem, FakeChatGPTBackend, read_refresh_token
+from supervisor.demo.terminal import Terminal
 from tests.e2e.codex_files import event_payloads, resume_session_id, rollout_files, rollout_lines
 from tests.e2e.conftest import CodexHome
-from tests.e2e.terminal import Terminal
-from tools.fake_backend import ConversationItem, FakeChatGPTBackend, read_refresh_token
 
 pytestmark = pytest.mark.e2e
 

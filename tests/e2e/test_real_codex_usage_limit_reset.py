@@ -14,11 +14,11 @@ import pytest
 
 from supervisor.adapters.rollout import RolloutReader, usage_limit_reset
 from supervisor.core.events import UsageLimitHit
+from supervisor.demo.fake_backend import FakeChatGPTBackend
+from supervisor.demo.terminal import Terminal
 from tests.e2e.codex_files import event_payloads, rollout_files
 from tests.e2e.conftest import CodexHome
-from tests.e2e.terminal import Terminal
 from tests.e2e.test_real_codex_backend import answered_turn, quit_with_ctrl_c, start
-from tools.fake_backend import FakeChatGPTBackend
 
 pytestmark = pytest.mark.e2e
 

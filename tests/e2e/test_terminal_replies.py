@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from supervisor.chartfile import load_default_chart
+from supervisor.demo.fake_backend import FakeChatGPTBackend
+from supervisor.demo.fake_backend.world import SupervisedWorld
+from supervisor.demo.terminal import Terminal
 from supervisor.replay import replay_file
-from tests.e2e.terminal import Terminal
 from tests.e2e.test_supervised_codex import COMPOSER_READY, CTRL_C, wait_for_rotation
-from tools.fake_backend import FakeChatGPTBackend
-from tools.fake_backend.world import SupervisedWorld
 
 pytestmark = pytest.mark.e2e
 

@@ -30,11 +30,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from supervisor.demo.fake_backend import (FakeChatGPTBackend, codex_env, write_auth_json,  # noqa: E402
+                                         write_codex_config)
+from supervisor.demo.fake_backend.netns import in_loopback_netns, reexec_in_loopback_netns  # noqa: E402
+from supervisor.demo.fake_backend.world import SupervisedWorld  # noqa: E402
+from supervisor.demo.terminal import Terminal  # noqa: E402
 from tests.e2e.codex_files import resume_session_id  # noqa: E402
-from tests.e2e.terminal import Terminal  # noqa: E402
-from tools.fake_backend import FakeChatGPTBackend, codex_env, write_auth_json, write_codex_config  # noqa: E402
-from tools.fake_backend.netns import in_loopback_netns, reexec_in_loopback_netns  # noqa: E402
-from tools.fake_backend.world import SupervisedWorld  # noqa: E402
 
 CODEX_NATIVE = REPO / "node_modules/@openai/codex-linux-x64/vendor/x86_64-unknown-linux-musl/bin/codex"
 PRIVATE_HOME_ENTRIES = {"auth.json", "auth.lock", "auth.json.lock", "models_cache.json"}

@@ -22,10 +22,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import trustme
 
-from tools.fake_backend import wire
-from tools.fake_backend.accounts import AccountState
-from tools.fake_backend.records import ConversationItem, RecordedRequest, RefreshRecord
-from tools.fake_backend.tokens import TEN_YEARS, Credentials, fingerprint, issue_credentials
+from . import wire
+from .accounts import AccountState
+from .records import ConversationItem, RecordedRequest, RefreshRecord
+from .tokens import TEN_YEARS, Credentials, fingerprint, issue_credentials
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
 DEFAULT_ANSWER = "PONG-{turn} [{account}]: {prompt}"

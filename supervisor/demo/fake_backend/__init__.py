@@ -9,12 +9,12 @@
         assert backend.violations() == []
 """
 
-from tools.fake_backend.accounts import AccountState, Window
-from tools.fake_backend.codex_home import read_refresh_token, write_auth_json, write_codex_config
-from tools.fake_backend.env import codex_env
-from tools.fake_backend.records import ConversationItem, RecordedRequest, RefreshRecord
-from tools.fake_backend.server import FakeChatGPTBackend
-from tools.fake_backend.tokens import Credentials
+from .accounts import AccountState, Window
+from .codex_home import read_refresh_token, write_auth_json, write_codex_config
+from .env import codex_env
+from .records import ConversationItem, RecordedRequest, RefreshRecord
+from .server import FakeChatGPTBackend
+from .tokens import Credentials
 
 __all__ = [
     "AccountState", "ConversationItem", "Credentials", "FakeChatGPTBackend", "RecordedRequest", "RefreshRecord",

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 
-from tools.fake_backend.tokens import Credentials
+from .tokens import Credentials
 
 MODEL = "gpt-5.5"
 # The catalog's upgrade for MODEL; recording it as already offered skips the "Meet GPT-6 Sol" screen.
@@ -61,7 +61,7 @@ def _toml_string(value: str) -> str:
 def config_toml_text(chatgpt_base_url: str, openai_base_url: str, trusted_dirs: Iterable[Path]) -> str:
     projects = "".join(f"\n[projects.{_toml_string(str(Path(d).resolve()))}]\ntrust_level = \"trusted\"\n"
                        for d in trusted_dirs)
-    return f"""# Written by tools.fake_backend: Codex in ChatGPT mode against a loopback fake backend.
+    return f"""# Written by supervisor.demo.fake_backend: Codex in ChatGPT mode against a loopback fake backend.
 model = {_toml_string(MODEL)}
 check_for_update_on_startup = false
 cli_auth_credentials_store = "file"

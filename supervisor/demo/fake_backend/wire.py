@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 
-from tools.fake_backend.accounts import AccountState, Window
-from tools.fake_backend.records import ConversationItem
+from .accounts import AccountState, Window
+from .records import ConversationItem
 
 # Codex injects context (environment, permissions, AGENTS.md) as user messages wrapped in a tag.
 _CONTEXT_PREFIXES = ("<environment_context>", "<user_instructions>", "<permissions", "# AGENTS.md")

@@ -1,4 +1,4 @@
-"""`python -m tools.fake_backend`: serve the fake ChatGPT backend until interrupted.
+"""`python -m supervisor.demo.fake_backend`: serve the fake ChatGPT backend until interrupted.
 
 Prints one JSON line with the URLs and the CA path to configure Codex with; on exit, prints the recorded
 violations and exits 1 if there were any.
@@ -14,7 +14,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from tools.fake_backend.server import FakeChatGPTBackend
+from .server import FakeChatGPTBackend
 
 
 def _exhaust_rule(text: str) -> tuple[str, int]:
@@ -25,7 +25,7 @@ def _exhaust_rule(text: str) -> tuple[str, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.fake_backend", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m supervisor.demo.fake_backend", description=__doc__.splitlines()[0])
     parser.add_argument("--ca-dir", type=Path, help="where to write ca.pem (default: a new temporary directory)")
     parser.add_argument("--exhaust", type=_exhaust_rule, action="append", default=[], metavar="ACCOUNT_ID=TURNS",
                         help="answer TURNS turns for the account, then a usage-limit 429 (repeatable)")

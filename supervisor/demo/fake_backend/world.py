@@ -14,10 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from supervisor.errors import CodexFsmError
-from tools.fake_backend.codex_home import write_auth_json, write_codex_config
-from tools.fake_backend.env import codex_env
-from tools.fake_backend.server import FakeChatGPTBackend
+from ...errors import CodexFsmError
+from .codex_home import write_auth_json, write_codex_config
+from .env import codex_env
+from .server import FakeChatGPTBackend
 
 
 @dataclass

@@ -1,4 +1,8 @@
-"""A terminal for end-to-end tests: a program under a pty (pexpect) rendered by a screen model (pyte).
+"""A terminal that a script drives: a program under a pty (pexpect) rendered by a screen model (pyte).
+
+It answers the program's queries (cursor position, device attributes, colours, modes, kitty keyboard flags)
+as a real terminal does, so the real Codex runs under it as under xterm. ``codex-fsm demo --auto``, the
+end-to-end tests and the benchmarks all drive Codex through this one class.
 
 Every wait is on a condition with a deadline: text on the rendered screen, bytes in the raw stream, or
 the process exiting. Nothing sleeps to let the program "settle".
@@ -12,9 +16,12 @@ import signal
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import BinaryIO
 
 import pexpect
 import pyte
+
+from ..errors import CodexFsmError
 
 # The control sequences a terminal acts on beyond drawing: CSI (queries, modes, kitty keyboard flags) and OSC
 # colour queries. Anything longer than _QUERY_TAIL bytes is none of these.
@@ -30,13 +37,18 @@ PALETTE_COLOUR = "8080/8080/8080"
 OSC_7501 = re.compile(rb"\x1b\]7501;state=([a-z]+)")
 
 
-class TerminalTimeout(AssertionError):
-    """A waited-for condition did not hold in time; the message carries the screen."""
+class TerminalTimeout(CodexFsmError):
+    """A waited-for condition did not hold in time; the message carries the screen (a CodexFsmError, so
+    that the demo reports it as a message rather than a traceback)."""
 
 
 class Terminal:
-    def __init__(self, argv: list[str], env: Mapping[str, str], cwd: Path, rows: int = 40, cols: int = 120) -> None:
+    def __init__(self, argv: list[str], env: Mapping[str, str], cwd: Path, rows: int = 40, cols: int = 120,
+                 *, echo: BinaryIO | None = None) -> None:
+        """`echo`, when given, receives every byte the program prints (the demo shows the session on the
+        user's own terminal while this one answers the queries)."""
         self.argv = argv
+        self.echo = echo
         self.screen = pyte.Screen(cols, rows)
         self._stream = pyte.ByteStream(self.screen)
         self.raw = bytearray()
@@ -66,6 +78,9 @@ class Terminal:
             return False
         self.raw += data
         self._render(data)
+        if self.echo is not None:
+            self.echo.write(data)
+            self.echo.flush()
         return True
 
     def _render(self, data: bytes) -> None:
@@ -194,11 +209,15 @@ class Terminal:
     def send(self, data: str | bytes) -> None:
         self.child.write(data.encode() if isinstance(data, str) else data)
 
-    def submit(self, text: str, timeout: float = 10.0) -> int:
+    def submit(self, text: str, timeout: float = 10.0, *, paste_gap: float = 0.0) -> int:
         """Type `text` into Codex's composer, press Enter once it is on screen; returns the raw offset of
-        the submit, after which the turn's OSC states appear."""
+        the submit, after which the turn's OSC states appear. Codex takes an Enter that follows typed text
+        too closely for part of a paste; `paste_gap` seconds between them rule that out (not
+        synchronisation: the text is already on screen)."""
         self.send(text)
         self.wait_for(re.escape(text), timeout)
+        if paste_gap > 0:
+            time.sleep(paste_gap)
         start = self.mark()
         self.send("\r")
         self.wait_for_osc("working", timeout, since=start)
