@@ -3,8 +3,9 @@
 A throwaway world (fake ChatGPT backend on 127.0.0.1, a pool of three demo accounts, a private
 CODEX_HOME) is built under a temporary directory; the user's own ~/.codex and pool are never touched.
 The first account runs out after two prompts, so the rotation happens in front of the user. At the end
-the transition summary is printed, and the transition log and the path-highlighted diagram are kept
-(in the codex-fsm logs directory, or --output-dir); everything else is removed.
+the session's moves are printed (one line each, with their times), and the transition log and a
+diagram of the session's path as numbered steps (SVG; a Markdown table where Graphviz is missing) are
+kept (in the codex-fsm logs directory, or --output-dir); everything else is removed.
 
 The fake backend and the terminal model are part of the package (``supervisor.demo``), so the demo runs
 from an installed wheel as well as from a checkout; only the real Codex CLI has to be on PATH (in a
@@ -31,8 +32,8 @@ from ..demo.fake_backend import FakeChatGPTBackend
 from ..demo.fake_backend.netns import reexec_in_loopback_netns
 from ..demo.fake_backend.world import SupervisedWorld
 from ..demo.terminal import Terminal, TerminalTimeout
-from ..diagram import render_mermaid
-from ..errors import CodexFsmError, ConfigError
+from ..diagram import render_path_svg, render_path_table, summarize_moves
+from ..errors import CodexFsmError, ConfigError, DiagramError
 from ..replay import replay_file
 from ..notices import PREFIX as NOTICE_PREFIX
 
@@ -153,16 +154,19 @@ def _summarise(log: Path, output_dir: Path) -> None:
     paths.ensure_private_dir(output_dir)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     kept_log = output_dir / f"demo-{stamp}.jsonl"
-    diagram = output_dir / f"demo-{stamp}.mmd"
     shutil.copyfile(log, kept_log)
-    diagram.write_text(render_mermaid(chart, result.path), encoding="utf-8")
+    try:
+        diagram = output_dir / f"demo-{stamp}.svg"
+        diagram.write_text(render_path_svg(chart, result.fired, kept_log.name), encoding="utf-8")
+    except DiagramError as exc:  # no Graphviz here: the same steps as a table
+        print(f"codex-fsm demo: {exc}; the path is written as a table instead", file=sys.stderr)
+        diagram = output_dir / f"demo-{stamp}.md"
+        diagram.write_text(render_path_table(chart, result.fired, kept_log.name), encoding="utf-8")
     for kept in (kept_log, diagram):
         kept.chmod(0o600)
     print()
-    print(f"transitions: {result.transitions} ({result.events} events, {result.rejected} rejected), "
-          f"{result.first_state} -> {result.final_state}")
-    for row in result.path:
-        print(f"  {row}")
+    print(f"the session's moves ({result.events} events, {result.rejected} rejected):")
+    for line in summarize_moves(chart, result.fired):
+        print(f"  {line}")
     print(f"transition log: {kept_log}")
-    print(f"diagram (path highlighted): {diagram}")
-    print(diagram.read_text(encoding="utf-8"))
+    print(f"diagram of the session's path: {diagram}")

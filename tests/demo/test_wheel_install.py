@@ -95,11 +95,13 @@ def test_the_installed_demo_rotates_in_front_of_the_user(venv: Path, tmp_path: P
 
     assert done.returncode == 0, done.stdout + done.stderr
     [log] = kept.glob("demo-*.jsonl")
-    [diagram] = kept.glob("demo-*.mmd")
+    [diagram] = kept.glob("demo-*.svg")  # the suite has Graphviz (make test installs it)
     assert f"transition log: {log}" in done.stdout
-    assert "restarting-child_exited->resuming" in done.stdout
+    assert "the session's moves (" in done.stdout
+    assert " restarting → resuming (child_exited)" in done.stdout and "restarting-child_exited" not in done.stdout
     assert "on screen: codex-fsm: session " in done.stdout and " moved from demo-a to demo-b: " in done.stdout
-    assert "classDef visited" in diagram.read_text()
+    drawn = diagram.read_text()
+    assert "<svg" in drawn and "1. " in drawn and "resuming" in drawn
     replayed = subprocess.run([str(venv / "bin" / "codex-fsm"), "replay", str(log)], env=env, cwd=tmp_path,
                               capture_output=True, text=True, timeout=60)
     assert replayed.returncode == 0, replayed.stdout + replayed.stderr

@@ -38,11 +38,13 @@ def test_auto_demo_rotates_in_front_of_the_user_and_keeps_only_log_and_diagram(t
 
     assert done.returncode == 0, done.stdout + done.stderr
     [log] = kept.glob("demo-*.jsonl")
-    [diagram] = kept.glob("demo-*.mmd")
+    [diagram] = kept.glob("demo-*.svg")  # the suite has Graphviz (make test installs it)
     assert f"transition log: {log}" in done.stdout
-    assert "restarting-child_exited->resuming" in done.stdout
+    assert "the session's moves (" in done.stdout
+    assert " restarting → resuming (child_exited)" in done.stdout and "restarting-child_exited" not in done.stdout
     assert "on screen: codex-fsm: session " in done.stdout and " moved from demo-a to demo-b: " in done.stdout
-    assert "classDef visited" in diagram.read_text()
+    drawn = diagram.read_text()
+    assert "<svg" in drawn and "1. " in drawn and "resuming" in drawn
     replayed = subprocess.run([sys.executable, "-m", "supervisor.cli", "replay", str(log)], env=env,
                               capture_output=True, text=True, timeout=60)
     assert replayed.returncode == 0, replayed.stdout + replayed.stderr
@@ -70,5 +72,5 @@ def test_interactive_demo_the_user_types_and_sees_the_rotation_after_two_prompts
         assert terminal.wait_exit(30) == 0
     finally:
         terminal.close()
-    assert len(list(kept.glob("demo-*.jsonl"))) == len(list(kept.glob("demo-*.mmd"))) == 1
+    assert len(list(kept.glob("demo-*.jsonl"))) == len(list(kept.glob("demo-*.svg"))) == 1
     assert list((tmp_path / "tmp").iterdir()) == []
