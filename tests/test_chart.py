@@ -237,3 +237,13 @@ def test_overlapping_superstates_are_refused():
     doc = mutated(lambda d: d["superstates"].update(odd={"doc": "x", "states": ["probing", "running"]}))
     with pytest.raises(ChartError, match="superstates .* overlap without one containing the other"):
         load_chart(doc)
+
+
+def test_every_guard_action_and_deadline_is_named_by_the_chart():
+    """The policy holds no function the chart does not name: dead policy is deleted, not kept."""
+    from supervisor.core import policy
+
+    chart = load_chart(DOCUMENT)
+    assert set(policy.GUARDS) == {g for r in chart.rows for g in r.guards + r.unless}
+    assert set(policy.ACTIONS) == {a for r in chart.rows for a in r.actions}
+    assert set(policy.DEADLINES) == {d for names in chart.state_deadlines.values() for d in names}
