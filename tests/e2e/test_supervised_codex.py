@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.codex_files import resume_session_id, rollout_files, rollout_lines
-from supervisor.loop import CONTINUATION_PROMPT
+from supervisor.command_executor import CONTINUATION_PROMPT
 from tests.e2e.terminal import Terminal
 from tools.fake_backend import ConversationItem, FakeChatGPTBackend, read_refresh_token
 from tools.fake_backend.world import SupervisedWorld
