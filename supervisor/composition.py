@@ -19,9 +19,6 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Callable, Iterator, Mapping
 
 from . import paths
-from .pool.homes import AccountHomes
-from .pool.locations import account_homes, pool_store
-from .pool.store import PoolStore
 
 if TYPE_CHECKING:
     from .adapters.codex_args import Invocation
@@ -35,7 +32,9 @@ if TYPE_CHECKING:
     from .loop import SupervisorLoop, TransitionSink
     from .notices import LabelLookup
     from .pool.credentials import CredentialStore
+    from .pool.homes import AccountHomes
     from .pool.session_pool import SessionPool
+    from .pool.store import PoolStore
     from .ports import PoolPort, QuotaPort
 
 
@@ -64,12 +63,16 @@ class Composition:
     # -- the pool ---------------------------------------------------------------------------------
 
     @cached_property
-    def pool_store(self) -> PoolStore:
+    def pool_store(self) -> "PoolStore":
         """The pool file at its configured place, with the configured lock wait."""
+        from .pool.locations import pool_store
+
         return pool_store(self.env, self.config.pool.lock_timeout_s)
 
     @cached_property
-    def account_homes(self) -> AccountHomes:
+    def account_homes(self) -> "AccountHomes":
+        from .pool.locations import account_homes
+
         return account_homes(self.env)
 
     def session_settings(self, accounts=None):

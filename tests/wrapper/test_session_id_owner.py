@@ -4,6 +4,7 @@ bound only to that id, even when its output names another session."""
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -27,11 +28,18 @@ HELD = "01a20fd6-0841-7b11-bef0-67e429d6e15c"
 OTHER = "01a20fe2-fcf0-7000-8000-000000000001"
 
 
+def _ended_pid() -> int:
+    """The pid of a process that has ended and been reaped."""
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
+
+
 class ExitedChild:
     """A child that has already ended, leaving ``tail`` (what it printed) in its pty."""
 
     def __init__(self, tail: bytes) -> None:
-        self.pid = os.getpid()  # its open files name no rollout: binding falls back to the tail and the scan
+        self.pid = _ended_pid()  # no open files to read: binding falls back to the tail and the scan
         self._tail = tail
         self.fd, writer = os.pipe()
         os.close(writer)
