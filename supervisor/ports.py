@@ -58,3 +58,24 @@ class QuotaPort(Protocol):
 
     def close(self) -> None:
         """Stop the worker threads."""
+
+
+class EventSource(Protocol):
+    """One thing the loop waits on (the child, the keyboard, signals, quota answers, the heartbeat).
+
+    The loop selects on the descriptors, wakes no later than the earliest ``next_due``, and polls a
+    source when one of its descriptors is ready or its moment has come. A source turns what happened,
+    its own failures included, into core events; it never decides what they mean.
+    """
+
+    def fileno(self) -> int | None:
+        """A descriptor that becomes readable when ``poll`` has something (None: nothing to wait on)."""
+
+    def write_fileno(self) -> int | None:
+        """A descriptor the source waits to write to (None: nothing is waiting to be written)."""
+
+    def next_due(self) -> float | None:
+        """The moment ``poll`` wants to run even if no descriptor is ready (None: no such moment)."""
+
+    def poll(self, now: float) -> list[Event]:
+        """What happened since the last poll, as events in the order it happened."""

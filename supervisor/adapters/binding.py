@@ -141,17 +141,26 @@ def scan_recent(sessions_root: Path, cwd: str, spawned_at: float, now: float,
 
 
 class SessionBinder:
-    """Binding for one child: polled until the rollout path is known, then quiet."""
+    """Binding for one child: polled until the rollout path is known, then quiet.
+
+    ``expected_session_id`` is the session the core holds when the child is spawned (the one it
+    resumes), or None for a fresh session: a child writing any other session is never bound. The
+    binder keeps no id of its own beyond the one it last reported, so it cannot disagree with the core.
+    """
 
     def __init__(self, pid: int, sessions_root: Path, cwd: str, spawned_at: float,
-                 known_session_id: str | None) -> None:
+                 expected_session_id: str | None) -> None:
         self._pid = pid
         self._codex_pid: int | None = None
         self._sessions_root = sessions_root
         self._cwd = cwd
         self._spawned_at = spawned_at
-        self.session_id = known_session_id
-        self.rollout_path: Path | None = None
+        self._expected = expected_session_id
+        self._reported: Binding | None = None
+
+    @property
+    def rollout_path(self) -> Path | None:
+        return self._reported.rollout_path if self._reported is not None else None
 
     @property
     def complete(self) -> bool:
@@ -170,19 +179,26 @@ class SessionBinder:
         """Fallbacks once the child is gone: its resume hint, then the bounded recent scan."""
         if self.complete:
             return None
+        wanted = self._wanted()
         hinted = from_resume_hint(output_tail)
-        if hinted is not None and self.session_id in (None, hinted):
+        if hinted is not None and wanted in (None, hinted):
             found = scan_recent(self._sessions_root, self._cwd, self._spawned_at, now, hinted)
             return self._adopt(found or Binding(hinted, None))
-        return self._adopt(scan_recent(self._sessions_root, self._cwd, self._spawned_at, now,
-                                       self.session_id))
+        return self._adopt(scan_recent(self._sessions_root, self._cwd, self._spawned_at, now, wanted))
+
+    def _wanted(self) -> str | None:
+        """The only session this child may be bound to: the expected one, else the first one reported."""
+        if self._expected is not None:
+            return self._expected
+        return self._reported.session_id if self._reported is not None else None
 
     def _adopt(self, found: Binding | None) -> Binding | None:
         if found is None:
             return None
-        if self.session_id is not None and found.session_id != self.session_id:
+        wanted = self._wanted()
+        if wanted is not None and found.session_id != wanted:
             return None  # another session than the one we resumed: never rebind silently
-        improved = found.session_id != self.session_id or (found.rollout_path and not self.rollout_path)
-        self.session_id = found.session_id
-        self.rollout_path = found.rollout_path or self.rollout_path
+        path_before = self.rollout_path
+        improved = wanted is None or (found.rollout_path is not None and path_before is None)
+        self._reported = Binding(found.session_id, found.rollout_path or path_before)
         return found if improved else None

@@ -20,7 +20,6 @@ from .pty_child import PtyChild
 class Launch:
     child: PtyChild
     codex_home: Path
-    resumed: bool
 
 
 class CodexLauncher:
@@ -43,4 +42,4 @@ class CodexLauncher:
         home = self._codex_home_of(account)
         argv = [str(self.binary.path), *launch_args(self.invocation, resume_session_id)]
         child = PtyChild(argv, child_env(self._base_env, self.binary, home), self._cwd, size)
-        return Launch(child, home, resume_session_id is not None or self.invocation.resume_id is not None)
+        return Launch(child, home)

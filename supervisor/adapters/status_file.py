@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..core.quota import finite_number
-from ..errors import StatusFileError
+from ..errors import PoolError, StatusFileError
 from ..paths import ensure_private_dir
 from ..pool.atomic import write_private_file
 from ..pool.leases import process_start
@@ -55,6 +55,14 @@ class StatusFile:
         ensure_private_dir(self._run_dir)
         write_private_file(self.path, json.dumps(asdict(status), sort_keys=True).encode("utf-8"))
         self._last = status
+
+    def publish(self, state: str, account_label: str | None, session_id: str | None, now: float) -> None:
+        """``update`` for the run loop: a file that cannot be written costs `codex-fsm status` this
+        session's line, never the session itself."""
+        try:
+            self.update(state, account_label, session_id, now)
+        except (OSError, PoolError):
+            pass
 
     def remove(self) -> None:
         try:

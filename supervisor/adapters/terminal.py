@@ -78,3 +78,33 @@ class RawMode:
     def __exit__(self, *exc_info: object) -> None:
         self.restore()
         self._saved = None
+
+
+class Screen:
+    """The user's terminal as the supervisor writes to it: the child's output, our one-line notices,
+    the restore sequences. It remembers whether the cursor is at a line start, so a notice never lands
+    in the middle of a line the child left unfinished."""
+
+    def __init__(self, stdout_fd: int, size_fd: int) -> None:
+        self._fd = stdout_fd
+        self._size_fd = size_fd
+        self._at_line_start = True
+
+    def show_output(self, data: bytes) -> None:
+        write_all(self._fd, data)
+        self._at_line_start = data.endswith(b"\n")
+
+    def show_leftover(self, data: bytes) -> None:
+        """What a dead child left in its pty: shown as it was, the line position left to the notices."""
+        write_all(self._fd, data)
+
+    def notice(self, line: bytes) -> None:
+        lead = b"" if self._at_line_start else b"\r\n"
+        write_all(self._fd, lead + line + b"\r\n")
+        self._at_line_start = True
+
+    def restore(self) -> None:
+        restore(self._fd)
+
+    def size(self) -> tuple[int, int]:
+        return window_size(self._size_fd)

@@ -10,9 +10,9 @@ from datetime import datetime
 from pathlib import Path
 
 from .. import paths
+from ..composition import Composition
 from ..pool import admin
 from ..pool.leases import current_process, owner_alive
-from ..pool.locations import account_homes, configured_pool_store
 from ..terminal_text import for_terminal
 
 IMPORT_HELP = """\
@@ -72,8 +72,9 @@ def _alive():
 
 
 def _import(args: argparse.Namespace) -> int:
-    source = args.path or paths.user_codex_home() / "auth.json"
-    result = admin.import_account(configured_pool_store(), account_homes(), source, time.time(), _alive(),
+    root = Composition.load()
+    source = args.path or paths.user_codex_home(root.env) / "auth.json"
+    result = admin.import_account(root.pool_store, root.account_homes, source, time.time(), _alive(),
                                   label=args.label, move=args.move)
     done = {"added": "Added", "updated": "Updated the credentials of", "unchanged": "Already had"}[result.outcome]
     shown = for_terminal(str(source))
@@ -92,7 +93,7 @@ def _import(args: argparse.Namespace) -> int:
 
 def _list(args: argparse.Namespace) -> int:
     now = time.time()
-    rows = admin.account_rows(configured_pool_store().load(), now, _alive())
+    rows = admin.account_rows(Composition.load().pool_store.load(), now, _alive())
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -128,7 +129,8 @@ def _quota_text(quota: dict | None) -> str:
 
 
 def _remove(args: argparse.Namespace) -> int:
-    result = admin.remove_account(configured_pool_store(), account_homes(), args.account, time.time(), _alive(),
+    root = Composition.load()
+    result = admin.remove_account(root.pool_store, root.account_homes, args.account, time.time(), _alive(),
                                   force=args.force)
     lease = result.forced_lease
     if lease is not None:
@@ -138,7 +140,7 @@ def _remove(args: argparse.Namespace) -> int:
     print(f"Removed account {result.account} and deleted its credentials (log in again and import to re-add it).")
     removal = result.removal
     if removal.moved_back:
-        print(f"Moved into {for_terminal(str(account_homes().real_home))} (they were Codex data, not credentials): "
+        print(f"Moved into {for_terminal(str(root.account_homes.real_home))} (they were Codex data, not credentials): "
               + ", ".join(for_terminal(n) for n in removal.moved_back))
     if removal.kept:
         print(f"Kept in {for_terminal(str(removal.kept_in))} (your Codex home already has entries of these names; "
@@ -147,18 +149,18 @@ def _remove(args: argparse.Namespace) -> int:
 
 
 def _set_enabled(args: argparse.Namespace) -> int:
-    account = admin.set_enabled(configured_pool_store(), args.account, args.enabled)
+    account = admin.set_enabled(Composition.load().pool_store, args.account, args.enabled)
     print(f"{'Enabled' if args.enabled else 'Disabled'} account {account}.")
     return 0
 
 
 def _label(args: argparse.Namespace) -> int:
-    account = admin.set_label(configured_pool_store(), args.account, args.label)
+    account = admin.set_label(Composition.load().pool_store, args.account, args.label)
     print(f"Account {account} is now labelled '{for_terminal(args.label)}'.")
     return 0
 
 
 def _order(args: argparse.Namespace) -> int:
-    chosen = admin.set_order(configured_pool_store(), args.accounts)
+    chosen = admin.set_order(Composition.load().pool_store, args.accounts)
     print("Order: " + (" then ".join(chosen) if chosen else "none (ranked by quota headroom)"))
     return 0

@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from .. import paths
+from ..composition import Composition
 from ..errors import ChildSpawnError, CodexFsmError, ConfigError, PoolLockTimeout
 from ..pool.auth import read_auth_file
 from ..pool.homes import AccountHomes
 from ..pool.leases import current_process, owner_alive
-from ..pool.locations import account_homes, configured_pool_store
 from ..pool.lock import PoolLock
 from ..pool.model import Pool
 from ..pool.store import PoolStore, parse_pool
@@ -178,15 +178,11 @@ _DEAD_PROXIES = {"HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.
 
 def check_codex_binary(ctx: DoctorContext) -> list[Finding]:
     """The real Codex is found (never codex-fsm itself) and is the pinned release or newer."""
-    from ..adapters.codex_binary import child_env, find_codex_binary
-    from ..config import load_config
+    from ..adapters.codex_binary import child_env
 
     try:
-        configured = load_config(ctx.env).codex.bin
-    except ConfigError:
-        configured = None  # the config check reports it
-    try:
-        binary = find_codex_binary(ctx.env, configured)
+        # With a broken config, the binary is looked for as if it were absent; the config check reports it.
+        binary = Composition.load(ctx.env, despite_config_errors=True).codex_binary()
     except ChildSpawnError as exc:
         return [Finding("error", "codex binary", str(exc),
                         "`npm install -g @openai/codex`, or set $CODEX_FSM_CODEX_BIN (or [codex] bin) to its path")]
@@ -315,8 +311,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--quiet", action="store_true", help="show only problems")
     args = parser.parse_args(argv)
     host = current_process().host
-    ctx = DoctorContext(store=configured_pool_store(despite_config_errors=True), homes=account_homes(), now=time.time(),
-                        alive=lambda lease: owner_alive(lease, host))
+    root = Composition.load(despite_config_errors=True)  # a broken config is one of the findings
+    ctx = DoctorContext(store=root.pool_store, homes=root.account_homes, now=time.time(),
+                        alive=lambda lease: owner_alive(lease, host), env=root.env)
     findings = run_checks(ctx)
     for finding in findings:
         if args.quiet and finding.severity == "ok":

@@ -9,9 +9,9 @@ from dataclasses import asdict
 
 from .. import paths
 from ..adapters.status_file import live_sessions
+from ..composition import Composition
 from ..pool import admin
 from ..pool.leases import current_process, owner_alive
-from ..pool.locations import configured_pool_store
 from ..terminal_text import for_terminal
 
 _BAR_WIDTH = 10
@@ -21,10 +21,11 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="codex-fsm status", description=__doc__.split(":", 1)[1].strip())
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
+    root = Composition.load()
     now = time.time()
-    sessions = [asdict(s) for s in live_sessions(paths.fsm_home() / "run")]
+    sessions = [asdict(s) for s in live_sessions(paths.fsm_home(root.env) / "run")]
     host = current_process().host
-    accounts = admin.account_rows(configured_pool_store().load(), now, lambda lease: owner_alive(lease, host))
+    accounts = admin.account_rows(root.pool_store.load(), now, lambda lease: owner_alive(lease, host))
     if args.json:
         print(json.dumps({"sessions": sessions, "accounts": accounts}, sort_keys=True))
         return 0

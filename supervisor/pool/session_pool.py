@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from math import isfinite
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Sequence
 
 from ..core.events import AccountLeased, Event, LeaseLost, PoolExhausted
 from ..core.quota import QuotaSnapshot, Thresholds
@@ -18,7 +18,6 @@ from ..core.ranking import CandidateView, never_probed, rank_candidates, soonest
 from .homes import AccountHomes
 from .leases import (CHILD_PURPOSE, DEFAULT_LEASE_TTL_S, SESSION_PURPOSE, OwnerCheck, ProcessIdentity,
                      current_process, grant, held_by, owner_alive)
-from .locations import account_homes
 from .model import MAX_TIMESTAMP, AccountRecord, Cooldown, Pool
 from .store import PoolStore
 
@@ -153,10 +152,3 @@ def _exhausted_reason(pool: Pool, unusable: Sequence[str]) -> str:
     if not any(r.enabled for r in pool.accounts):
         return "every account is disabled"
     return "every account is leased, cooling down, or below its quota floor"
-
-
-def open_session_pool(store: PoolStore, thresholds_for: Callable[[str], Thresholds],
-                      env: Mapping[str, str] | None = None, lease_ttl_s: float = DEFAULT_LEASE_TTL_S) -> SessionPool:
-    """The session pool on ``store`` (built from the config: ``locations.configured_pool_store``),
-    with the account homes at their configured places."""
-    return SessionPool(store, account_homes(env), thresholds_for, lease_ttl_s=lease_ttl_s)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from supervisor.cli import main
 from supervisor.cli_commands import doctor
+from supervisor.pool.locations import account_homes
 from supervisor.pool.model import Lease
 from supervisor.pool.store import PoolStore
 
@@ -120,7 +121,7 @@ def test_recovery_commands_are_quoted_for_the_shell(tmp_path, monkeypatch, capsy
     monkeypatch.setenv("CODEX_FSM_HOME", str(fsm))
     monkeypatch.setenv("CODEX_HOME", str(tmp_path / "codex"))
     store = PoolStore(fsm / "pool.json")
-    homes = doctor.account_homes()
+    homes = account_homes()
     add_account(store, homes, 1)
     add_account(store, homes, 2)
     homes.write_auth("a-00000000aa", b"{}")

@@ -10,10 +10,9 @@ import sys
 import pytest
 
 from supervisor.core.events import AccountLeased, LeaseLost, PoolExhausted
-from supervisor.core.quota import QuotaSnapshot, QuotaWindow, Thresholds
+from supervisor.core.quota import QuotaSnapshot, QuotaWindow
 from supervisor.pool.leases import current_process, owner_alive, process_start
 from supervisor.pool.model import MAX_TIMESTAMP, Lease
-from supervisor.pool.session_pool import open_session_pool
 from supervisor.pool.store import PoolStore
 
 from .conftest import add_account, session
@@ -250,10 +249,3 @@ def test_an_absurd_cooldown_is_stored_as_the_latest_storable_time(store, homes, 
     pool = session(store, homes, procs, 100)
     pool.cool_down(account, until, "usage_limit", 10.0)
     assert store.load().get(account).cooldown.until == MAX_TIMESTAMP
-
-
-def test_open_session_pool_uses_the_store_it_is_given(env, store) -> None:
-    """Regression: open_session_pool built its own store, ignoring the configured lock wait."""
-    configured = PoolStore(store.path, lock_timeout_s=0.25)
-    pool = open_session_pool(configured, lambda account: Thresholds())
-    assert pool._store is configured

@@ -26,7 +26,7 @@ from supervisor.core.quota import QuotaSnapshot, QuotaWindow  # noqa: E402
 from supervisor.core.session import Session  # noqa: E402
 from supervisor.core.settings import SessionSettings  # noqa: E402
 from supervisor.errors import CodexFsmError  # noqa: E402
-from supervisor.loop import LoopPorts, SupervisorLoop  # noqa: E402
+from supervisor.composition import LoopPorts, assemble_loop  # noqa: E402
 
 
 class Journal:
@@ -149,7 +149,7 @@ def main() -> int:
                       status=StatusFile(work / "run", os.getpid(), time.time()),
                       heartbeat_s=scenario.get("heartbeat_s", 10.0))
     try:
-        return SupervisorLoop(Session(load_default_chart(), settings), ports, invocation.resume_id).run()
+        return assemble_loop(Session(load_default_chart(), settings), ports).run()
     finally:
         log.close()
 

@@ -1,4 +1,4 @@
-"""The loop carries out ProbeUnknownAccounts: the pool names the never-probed accounts, the quota port
+"""The command executor carries out ProbeUnknownAccounts: the pool names the never-probed accounts, the quota port
 probes them in its worker (never on the start path), and a pool that cannot be read costs nothing."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from supervisor.core import commands as cmd
 
-from .test_loop import ListLog, LockedPool, OnePool, SilentQuota, _loop
+from .test_loop import LockedPool, OnePool, SilentQuota, _executor
 
 
 class StrangerPool(OnePool):
@@ -24,11 +24,10 @@ class StrangerPool(OnePool):
 def test_the_named_strangers_are_probed_and_nothing_else(tty_pair) -> None:
     master, slave = tty_pair
     quota, pool = SilentQuota(), StrangerPool(["a-s1", "a-s2", "a-s3"])
-    loop = _loop(slave, pool, quota, ListLog())
-    loop._handlers[cmd.ProbeUnknownAccounts](cmd.ProbeUnknownAccounts(limit=2, exclude=("acct-a",)), 100.0)
+    answers = _executor(slave, pool, quota).execute(cmd.ProbeUnknownAccounts(limit=2, exclude=("acct-a",)), 100.0)
     assert pool.asked == [(2, ("acct-a",))]
     assert quota.requested == ["a-s1", "a-s2"]
-    assert list(loop._queue) == []
+    assert answers == []
     quota.close()
 
 
@@ -36,7 +35,6 @@ def test_a_locked_pool_skips_the_background_probes(tty_pair) -> None:
     master, slave = tty_pair
     quota, pool = SilentQuota(), LockedPool()
     pool.never_probed = pool._timeout
-    loop = _loop(slave, pool, quota, ListLog())
-    loop._handlers[cmd.ProbeUnknownAccounts](cmd.ProbeUnknownAccounts(limit=2), 100.0)
-    assert quota.requested == [] and list(loop._queue) == []
+    answers = _executor(slave, pool, quota).execute(cmd.ProbeUnknownAccounts(limit=2), 100.0)
+    assert quota.requested == [] and answers == []
     quota.close()

@@ -6,11 +6,9 @@ from __future__ import annotations
 import subprocess
 import time
 
-from supervisor.config import load_config
+from supervisor.composition import Composition
 from supervisor.core import events as ev
 from supervisor.pool.locations import pool_store
-from supervisor.pool.locations import configured_pool_store
-from supervisor.pool.session_pool import open_session_pool
 
 from .rig import wait_for
 from .test_wrapper_real_pool import CODEX_FSM, _world
@@ -49,9 +47,8 @@ def test_exec_renews_its_lease_past_the_ttl_so_no_other_session_takes_the_accoun
         lease = _lease(env, account)
         assert lease.owner_pid == child.pid and lease.expires_at > time.time()  # renewed, still the exec's
         other = next(r.id for r in pool_store(env).load().accounts if r.id != account)
-        config = load_config(env)
-        second = open_session_pool(configured_pool_store(config, env), config.session_settings().thresholds_for, env,
-                                   lease_ttl_s=1)
+        root = Composition.load(env)
+        second = root.session_pool(root.session_settings().thresholds_for)
         answer = second.lease_candidate("session", (other,), time.time())
         assert isinstance(answer, ev.PoolExhausted), answer  # a second process cannot lease that account
         second.close(time.time())

@@ -15,7 +15,8 @@ from supervisor.chartfile import load_default_chart
 from supervisor.core import events as ev
 from supervisor.core.quota import QuotaSnapshot
 from supervisor.core.session import Session
-from supervisor.loop import LoopPorts, SupervisorLoop
+from supervisor.composition import LoopPorts, assemble_loop
+from supervisor.loop import SupervisorLoop
 
 
 class ListLog:
@@ -79,7 +80,7 @@ class ExplodingLauncher:
 def _loop(tty, pool, quota, log, launcher=None) -> SupervisorLoop:
     ports = LoopPorts(pool=pool, quota=quota, log=log, launcher=launcher or ExplodingLauncher(), clock=time.time,
                       label_of=str, heartbeat_s=0.0)
-    return SupervisorLoop(Session(load_default_chart()), ports, None, stdin_fd=tty, stdout_fd=tty)
+    return assemble_loop(Session(load_default_chart()), ports, stdin_fd=tty, stdout_fd=tty)
 
 
 def test_rejected_event_is_logged_and_the_loop_goes_on(tty_pair):
@@ -137,22 +138,28 @@ class UnreadableRollout:
         raise RolloutError("rollout.jsonl: Permission denied")
 
 
+def _child_watch(tty):
+    from supervisor.adapters.child_watch import ChildWatch
+    from supervisor.adapters.input_tracker import InputTracker
+    from supervisor.adapters.terminal import Screen
+    from supervisor.adapters.terminal_replies import AskedQueries
+
+    return ChildWatch(ExplodingLauncher(), Screen(tty, tty), AskedQueries(), InputTracker(), time.time)
+
+
 def test_an_unreadable_rollout_costs_the_quota_watch_not_the_session(tty_pair):
     """A RolloutError from the reader is survived; the same reader is tried again later."""
     from types import SimpleNamespace
 
     master, slave = tty_pair
-    quota = SilentQuota()
-    loop = _loop(slave, OnePool(lambda now: []), quota, ListLog())
+    watch = _child_watch(slave)
     reader = UnreadableRollout()
     running = SimpleNamespace(rollout=reader, next_rollout_at=0.0, turn_seen_in_pty=False)
-    try:
-        loop._poll_rollout(running, 100.0)
-    finally:
-        quota.close()  # the loop never runs here, so nothing else closes its pipe
+    events: list = []
+    watch._poll_rollout(running, 100.0, events)
     assert reader.polls == 1 and running.rollout is reader
     assert running.next_rollout_at == 105.0
-    assert list(loop._queue) == []
+    assert events == []
 
 
 def test_leaving_with_a_child_still_running_ends_it_and_closes_its_rollout(tty_pair):
@@ -160,20 +167,16 @@ def test_leaving_with_a_child_still_running_ends_it_and_closes_its_rollout(tty_p
     from types import SimpleNamespace
 
     master, slave = tty_pair
-    quota = SilentQuota()
-    loop = _loop(slave, OnePool(lambda now: []), quota, ListLog())
+    watch = _child_watch(slave)
     steps: list[str] = []
     closed: list[str] = []
     child = SimpleNamespace(stop=lambda step, now: steps.append(step),
                             wait_exit=lambda timeout_s: "killed" if steps[-1] == "kill" else None,
                             close=lambda: closed.append("child"))
-    loop._running = SimpleNamespace(child=child, rollout=SimpleNamespace(close=lambda: closed.append("rollout")))
-    try:
-        loop._abandon_child()
-    finally:
-        quota.close()
+    watch._running = SimpleNamespace(child=child, rollout=SimpleNamespace(close=lambda: closed.append("rollout")))
+    watch.abandon()
     assert steps == ["terminate", "kill"]
-    assert closed == ["rollout", "child"] and loop._running is None
+    assert closed == ["rollout", "child"] and not watch.running
 
 
 class LockedPool(OnePool):
@@ -190,23 +193,33 @@ class LockedPool(OnePool):
     lease_candidate = release = cool_down = record_quota = heartbeat = _timeout
 
 
+def _executor(tty, pool, quota):
+    from supervisor.adapters.input_tracker import InputTracker
+    from supervisor.adapters.pool_guard import GuardedPool
+    from supervisor.adapters.terminal import Screen
+    from supervisor.command_executor import CommandExecutor
+
+    return CommandExecutor(GuardedPool(pool), quota, _child_watch(tty), InputTracker(), Screen(tty, tty), str,
+                           time.time, session_id=lambda: None)
+
+
 def test_a_pool_that_cannot_be_locked_leases_nothing_now_instead_of_ending_the_session(tty_pair):
+    from supervisor.adapters.pool_guard import GuardedPool, PoolHeartbeat
     from supervisor.core import commands as cmd
 
     master, slave = tty_pair
     quota = SilentQuota()
-    loop = _loop(slave, LockedPool(), quota, ListLog())
-    loop._lease(cmd.LeaseCandidate(purpose="successor"), 100.0)
-    [answer] = list(loop._queue)
+    executor = _executor(slave, LockedPool(), quota)
+    [answer] = executor.execute(cmd.LeaseCandidate(purpose="successor"), 100.0)
     assert isinstance(answer, ev.PoolExhausted)
     assert answer.soonest_reset_at == pytest.approx(answer.at + 30.0)
     assert "the pool is unavailable: timed out" in answer.reason
-    # Bookkeeping that fails is survived: nothing raised, nothing queued.
-    loop._queue.clear()
-    loop._release(cmd.ReleaseAccount(account="acct-a"), 100.0)
-    loop._cool_down(cmd.CoolDown(account="acct-a", until=200.0, reason="quota"), 100.0)
-    loop._record_quota(cmd.RecordQuota(account="acct-a", snapshot=QuotaSnapshot()), 100.0)
-    loop._next_heartbeat = 0.0
-    loop._run_watchers(100.0)
-    assert list(loop._queue) == []
+    # Bookkeeping that fails is survived: nothing raised, no event.
+    assert executor.execute(cmd.ReleaseAccount(account="acct-a"), 100.0) == []
+    assert executor.execute(cmd.CoolDown(account="acct-a", until=200.0, reason="quota"), 100.0) == []
+    assert executor.execute(cmd.RecordQuota(account="acct-a", snapshot=QuotaSnapshot()), 100.0) == []
+    heartbeat = PoolHeartbeat(GuardedPool(LockedPool()), 10.0)
+    heartbeat.start(90.0)
+    assert heartbeat.next_due() == 100.0
+    assert heartbeat.poll(100.0) == [] and heartbeat.next_due() == 110.0
     quota.close()

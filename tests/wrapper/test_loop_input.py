@@ -11,7 +11,9 @@ from supervisor.adapters.codex_args import classify
 from supervisor.chartfile import load_default_chart
 from supervisor.core import events as ev
 from supervisor.core.session import Session
-from supervisor.loop import LoopPorts, SupervisorLoop
+from supervisor.adapters.keyboard import KeyboardSource
+from supervisor.composition import LoopPorts, assemble_loop
+from supervisor.loop import SupervisorLoop
 
 from .test_loop import ListLog, SilentQuota
 
@@ -65,15 +67,16 @@ def test_replies_with_no_child_are_dropped_and_q_on_the_untouched_draft_quits():
         os.write(keys_w, b"".join(REPLIES))
 
     def look_then_press_q():
-        seen["last_input_at"] = loop._input.last_input_at
-        seen["has_draft"] = loop._input.has_draft
+        keys = next(s for s in loop._wiring.sources if isinstance(s, KeyboardSource)).keys
+        seen["last_input_at"] = keys.last_input_at
+        seen["has_draft"] = keys.has_draft
         clock[0] = 1002.0
         os.write(keys_w, b"q")
 
     pool = ScriptedPool([send_replies, look_then_press_q])
     ports = LoopPorts(pool=pool, quota=SilentQuota(), log=(log := ListLog()), launcher=NoLauncher(),
                       clock=lambda: clock[0], label_of=str, heartbeat_s=0.0)
-    loop = SupervisorLoop(Session(load_default_chart()), ports, None, stdin_fd=keys_r, stdout_fd=out_w)
+    loop = assemble_loop(Session(load_default_chart()), ports, stdin_fd=keys_r, stdout_fd=out_w)
     try:
         status = loop.run()
         written = os.read(out_r, 65536) if _readable(out_r) else b""

@@ -10,7 +10,7 @@ import pexpect
 
 from .rig import FAST_SETTINGS, quit_codex, submit, wait_for
 from supervisor.adapters.codex_args import NO_DAEMON_ARGS
-from supervisor.loop import CONTINUATION_PROMPT
+from supervisor.command_executor import CONTINUATION_PROMPT
 
 
 def _session_ids(rig) -> list[str]:

@@ -68,7 +68,7 @@ def supervised(work: Path, argv: list[str]) -> int:
     from supervisor.core.quota import QuotaSnapshot, QuotaWindow
     from supervisor.core.session import Session
     from supervisor.core.settings import SessionSettings
-    from supervisor.loop import LoopPorts, SupervisorLoop
+    from supervisor.composition import LoopPorts, assemble_loop
 
     home = work / "home"
     (home / "sessions").mkdir(parents=True, exist_ok=True)
@@ -82,7 +82,7 @@ def supervised(work: Path, argv: list[str]) -> int:
     log = TransitionLog.create(work / f"transitions-{os.getpid()}.jsonl", chart, SessionSettings())
     ports = LoopPorts(pool=pool, quota=quota, log=log, launcher=launcher, clock=time.time, label_of=str)
     try:
-        return SupervisorLoop(Session(chart, SessionSettings()), ports, None).run()
+        return assemble_loop(Session(chart, SessionSettings()), ports).run()
     finally:
         log.close()
 

@@ -1,0 +1,290 @@
+"""The composition root: the one place that turns the configuration and the environment into the
+concrete objects every command uses (the pool store, the account homes, the session pool, the
+credentials, the quota sources, the Codex binary and launcher, the transition log, the status file),
+and that connects the run loop's parts.
+
+``supervise`` (the wrapper's main path), ``forward`` (exec/review on a leased account), ``accounts``,
+``status`` and ``doctor`` all get their objects from a ``Composition``, so a setting cannot be honoured
+by one path and ignored by another. Heavy modules are imported where they are built: start-up
+(typing ``codex-fsm`` → Codex spawned) pays only for what it uses.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Callable, Iterator, Mapping
+
+from . import paths
+
+if TYPE_CHECKING:
+    from .adapters.codex_args import Invocation
+    from .adapters.codex_binary import CodexBinary
+    from .adapters.launcher import CodexLauncher
+    from .adapters.log_file import TransitionLog
+    from .adapters.status_file import StatusFile
+    from .config import Config
+    from .core.quota import Thresholds
+    from .core.session import Session
+    from .loop import SupervisorLoop, TransitionSink
+    from .notices import LabelLookup
+    from .pool.credentials import CredentialStore
+    from .pool.homes import AccountHomes
+    from .pool.session_pool import SessionPool
+    from .pool.store import PoolStore
+    from .ports import PoolPort, QuotaPort
+
+
+class Composition:
+    """Everything built from one loaded configuration and one environment."""
+
+    def __init__(self, config: "Config", env: Mapping[str, str]) -> None:
+        self.config = config
+        self.env = env
+
+    @classmethod
+    def load(cls, env: Mapping[str, str] | None = None, despite_config_errors: bool = False) -> "Composition":
+        """The configuration from ``env`` (the process environment when None). ``despite_config_errors``:
+        a command that reports a broken config itself (doctor) still gets its objects, with defaults."""
+        from .config import Config, load_config
+        from .errors import ConfigError
+
+        env = os.environ if env is None else env
+        try:
+            return cls(load_config(env), env)
+        except ConfigError:
+            if not despite_config_errors:
+                raise
+            return cls(Config(), env)
+
+    # -- the pool ---------------------------------------------------------------------------------
+
+    @cached_property
+    def pool_store(self) -> "PoolStore":
+        """The pool file at its configured place, with the configured lock wait."""
+        from .pool.locations import pool_store
+
+        return pool_store(self.env, self.config.pool.lock_timeout_s)
+
+    @cached_property
+    def account_homes(self) -> "AccountHomes":
+        from .pool.locations import account_homes
+
+        return account_homes(self.env)
+
+    def session_settings(self, accounts=None):
+        """The core's settings, per-account floors named by label or id resolved against the pool's
+        ``accounts`` (read from the pool when not given)."""
+        accounts = self.pool_store.load().accounts if accounts is None else accounts
+        return self.config.session_settings({record.label: record.id for record in accounts})
+
+    def session_pool(self, thresholds_for: Callable[[str], "Thresholds"]) -> "SessionPool":
+        from .pool.session_pool import SessionPool
+
+        return SessionPool(self.pool_store, self.account_homes, thresholds_for,
+                           lease_ttl_s=self.config.pool.lease_ttl_s)
+
+    def credential_store(self) -> "CredentialStore":
+        from .pool.credentials import CredentialStore
+
+        return CredentialStore(self.pool_store, self.account_homes, lease_ttl_s=self.config.pool.lease_ttl_s)
+
+    # -- quota ------------------------------------------------------------------------------------
+
+    def quota(self, clock: Callable[[], float] = time.time) -> "QuotaPort":
+        """The stored snapshot while it is fresh, else a usage probe (built at its first use)."""
+        from .adapters.stored_quota import StoredFirstQuota
+
+        store = self.pool_store
+
+        def stored_snapshot(account: str):
+            record = store.load().get(account)
+            return record.quota if record is not None else None
+
+        def make_probe():
+            from .adapters.usage_probe import UsageProbe
+
+            credentials = self.credential_store()
+            return UsageProbe(credentials.read_credentials, credentials.refresh_credentials,
+                              **self.config.probe.usage_probe_kwargs())
+
+        return StoredFirstQuota(stored_snapshot, make_probe, self.config.probe.cache_ttl_s, clock)
+
+    # -- Codex ------------------------------------------------------------------------------------
+
+    def codex_binary(self) -> "CodexBinary":
+        from .adapters.codex_binary import find_codex_binary
+
+        return find_codex_binary(self.env, self.config.codex.bin)
+
+    def with_extra_args(self, invocation: "Invocation") -> "Invocation":
+        """The user's command with the configured ``[codex] extra_args`` in front."""
+        from .adapters.codex_args import classify
+
+        extra = self.config.codex.extra_args
+        return classify([*extra, *invocation.argv]) if extra else invocation
+
+    def launcher(self, invocation: "Invocation", codex_home_of: Callable) -> "CodexLauncher":
+        from .adapters.launcher import CodexLauncher
+
+        return CodexLauncher(self.codex_binary(), self.with_extra_args(invocation), self.env, os.getcwd(),
+                             codex_home_of)
+
+    # -- records ----------------------------------------------------------------------------------
+
+    def transition_log(self, chart, settings, now: float) -> "TransitionLog":
+        """A new transition log in the logs folder, after pruning the old ones as configured."""
+        from .adapters.log_file import TransitionLog
+        from .adapters.log_retention import new_log_path, prune_logs
+        from .errors import LogWriteError
+
+        logs = paths.logs_dir(self.env)
+        try:
+            paths.ensure_private_dir(logs)
+        except OSError as exc:
+            raise LogWriteError(f"cannot create the logs folder {logs}: {exc.strerror or exc} "
+                                "(set CODEX_FSM_HOME to a writable directory)") from exc
+        prune_logs(logs, now, self.config.logs.keep_days, self.config.logs.max_files)
+        return TransitionLog.create(new_log_path(logs, now, os.getpid()), chart, settings, started_at=now)
+
+    def status_file(self, now: float) -> "StatusFile":
+        from .adapters.status_file import StatusFile
+
+        return StatusFile(paths.fsm_home(self.env) / "run", os.getpid(), now)
+
+    # -- the supervised session -------------------------------------------------------------------
+
+    def supervised_session(self, invocation: "Invocation") -> "Supervised":
+        """The core, its ports and the loop for one supervised Codex (``codex-fsm [codex args]``)."""
+        from .chartfile import load_session_chart
+        from .core.session import Session
+
+        accounts = self.pool_store.load().accounts
+        settings = self.session_settings(accounts)
+        labels = {record.id: record.label for record in accounts}
+        pool = self.session_pool(settings.thresholds_for)
+        launcher = self.launcher(invocation, pool.codex_home)
+        now = time.time()
+        chart = load_session_chart(self.env)
+        log = self.transition_log(chart, settings, now)
+        ports = LoopPorts(pool=pool, quota=self.quota(), log=log, launcher=launcher, clock=time.time,
+                          label_of=lambda account: labels.get(account, "account …" + account[-4:]),
+                          status=self.status_file(now), heartbeat_s=self.config.pool.heartbeat_s)
+        session = Session(chart, settings)
+        return Supervised(session, ports, log, assemble_loop(session, ports))
+
+
+@dataclass
+class LoopPorts:
+    """The adapters one supervised session runs on (fakes in tests)."""
+
+    pool: "PoolPort"
+    quota: "QuotaPort"
+    log: "TransitionSink"
+    launcher: "CodexLauncher"
+    clock: Callable[[], float]
+    label_of: "LabelLookup"
+    status: "StatusFile | None" = None
+    heartbeat_s: float = 10.0
+
+
+@dataclass
+class Supervised:
+    session: "Session"
+    ports: LoopPorts
+    log: "TransitionLog"
+    loop: "SupervisorLoop"
+
+
+def assemble_loop(session: "Session", ports: LoopPorts, stdin_fd: int = 0, stdout_fd: int = 1) -> "SupervisorLoop":
+    """Connect the loop's parts around ``ports``: the child watch, the keyboard, the signals, the quota
+    answers and the heartbeat as event sources; the executor for the commands; their lifetimes."""
+    from .adapters import terminal
+    from .adapters.child_watch import ChildWatch
+    from .adapters.input_tracker import InputTracker
+    from .adapters.keyboard import KeyboardSource
+    from .adapters.pool_guard import GuardedPool, PoolHeartbeat
+    from .adapters.signal_source import SignalSource
+    from .adapters.terminal_replies import AskedQueries
+    from .command_executor import CommandExecutor
+    from .core import events as ev
+    from .loop import LoopWiring, SupervisorLoop
+
+    interactive = os.isatty(stdin_fd)
+    screen = terminal.Screen(stdout_fd, size_fd=stdin_fd if interactive else stdout_fd)
+    keys, asked = InputTracker(), AskedQueries()
+    pool = GuardedPool(ports.pool)
+    child = ChildWatch(ports.launcher, screen, asked, keys, ports.clock)
+    signals = SignalSource(child)
+    heartbeat = PoolHeartbeat(pool, ports.heartbeat_s)
+    executor = CommandExecutor(pool, ports.quota, child, keys, screen, ports.label_of, ports.clock,
+                               session_id=lambda: session.context.session_id)
+    # The user's request (``resume <id>``) is where the core first learns the session id.
+    requested = ports.launcher.invocation.resume_id
+
+    @contextmanager
+    def closing_ports() -> Iterator[None]:
+        try:
+            yield
+        finally:
+            ports.pool.close(ports.clock())
+            ports.quota.close()
+            if ports.status is not None:
+                ports.status.remove()
+
+    @contextmanager
+    def heartbeat_started() -> Iterator[None]:
+        heartbeat.start(ports.clock())
+        yield
+
+    @contextmanager
+    def child_abandoned_on_exit() -> Iterator[None]:
+        try:
+            yield
+        finally:
+            child.abandon()
+
+    lifetimes = [closing_ports(), signals, *([terminal.RawMode(stdin_fd)] if interactive else []),
+                 heartbeat_started(), child_abandoned_on_exit()]
+    status = ports.status
+    wiring = LoopWiring(
+        sources=(signals, child, KeyboardSource(stdin_fd, child, keys, asked), _QuotaEvents(ports.quota), heartbeat),
+        executor=executor, log=ports.log, clock=ports.clock,
+        start=lambda now: ev.SessionStarted(at=now, session_id=requested),
+        last_input_at=lambda: keys.last_input_at,
+        status=None if status is None else _LabelledStatus(status, ports.label_of),
+        lifetimes=lifetimes)
+    return SupervisorLoop(session, wiring)
+
+
+class _QuotaEvents:
+    """The quota port as an event source (its answers are stamped with their own time)."""
+
+    def __init__(self, quota: "QuotaPort") -> None:
+        self._quota = quota
+
+    def fileno(self) -> int | None:
+        return self._quota.fileno()
+
+    def write_fileno(self) -> int | None:
+        return None
+
+    def next_due(self) -> float | None:
+        return None
+
+    def poll(self, now: float) -> list:
+        return self._quota.poll()
+
+
+class _LabelledStatus:
+    """The status file shows accounts by their masked label, never by id."""
+
+    def __init__(self, status: "StatusFile", label_of: "LabelLookup") -> None:
+        self._status = status
+        self._label_of = label_of
+
+    def publish(self, state: str, account: str | None, session_id: str | None, now: float) -> None:
+        self._status.publish(state, self._label_of(account) if account else None, session_id, now)
