@@ -10,7 +10,7 @@ from supervisor.adapters.status_file import StatusFile
 from supervisor.cli import main
 from supervisor.pool.model import Cooldown
 
-from .conftest import add_account
+from tests.pool.conftest import add_account
 
 # An OSC title change, an OSC 52 clipboard write, a screen clear, and a carriage return painting a fake row.
 HOSTILE = ["\x1b]0;owned\x07", "\x1b]52;c;ZWNobyBwd25lZA==\x07", "\x1b[2J\x1b[H",

@@ -23,7 +23,7 @@ from supervisor.adapters.usage_probe import (
 from supervisor.core.events import QuotaObserved, TurnFinished, TurnStarted, UsageLimitHit
 from supervisor.core.quota import QuotaSnapshot, Thresholds, WindowKind, blocks_at
 
-from . import fakes
+from ..fakes import quota as fakes
 
 NOW = 1795561614.0
 # The same examples on every run: a failure here always reproduces.

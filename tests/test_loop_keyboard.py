@@ -9,7 +9,7 @@ import time
 import pexpect
 import pytest
 
-from .rig import quit_codex, submit, wait_for
+from .fakes.rig import quit_codex, submit, wait_for
 
 QUERIES = b"\x1b[6n\x1b[c\x1b]11;?\x1b\\"  # what the fake asks when it starts and when it exits
 

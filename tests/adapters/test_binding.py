@@ -16,7 +16,7 @@ from supervisor.adapters.binding import SessionBinder, from_resume_hint, scan_re
 from supervisor.adapters.codex_binary import CodexBinary, child_env
 from supervisor.adapters.pty_child import PtyChild
 
-from .rig import wait_for
+from ..fakes.rig import wait_for
 
 OLD_ID = "01a20fd6-0841-7b11-bef0-67e429d6e15c"
 

@@ -10,7 +10,7 @@ from supervisor.core.events import QuotaProbed
 from supervisor.core.quota import QuotaSnapshot, QuotaWindow, Thresholds
 from supervisor.core.ranking import CandidateView, rank_candidates
 
-from .fakes import BASE_URL, CredentialBook, FakeUsageAdapter, ManualClock, session_with, usage_body
+from ..fakes.quota import BASE_URL, CredentialBook, FakeUsageAdapter, ManualClock, session_with, usage_body
 
 KNOWN = "a-known000001"
 

@@ -11,7 +11,7 @@ from supervisor.adapters.codex_args import classify
 from supervisor.errors import SessionNotFound
 from supervisor.resume_request import rewrite_resume_args
 
-from .rollouts import session_id, write_rollout
+from .fakes.rollouts import session_id, write_rollout
 
 NOW = time.time()
 A_OLD, A_EXEC, B_NEW, ELSEWHERE = session_id(1), session_id(2), session_id(3), session_id(4)

@@ -13,7 +13,7 @@ from supervisor.core.events import QuotaObserved, TurnFinished, TurnStarted, Usa
 from supervisor.core.quota import WindowKind
 from supervisor.errors import RolloutError
 
-from . import fakes
+from ..fakes import quota as fakes
 
 NOW = 1795561614.0
 

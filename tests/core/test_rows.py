@@ -14,7 +14,7 @@ from supervisor.core import events as ev
 from supervisor.core.context import SessionContext
 from supervisor.core.settings import SessionSettings
 
-from .core_helpers import ALPHA, BRAVO, CHARLIE, SID, T, healthy, near_prewarm, near_rotate, reach, snap
+from .helpers import ALPHA, BRAVO, CHARLIE, SID, T, healthy, near_prewarm, near_rotate, reach, snap
 
 
 @dataclass

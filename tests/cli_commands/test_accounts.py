@@ -14,7 +14,7 @@ from supervisor.pool.leases import current_process
 from supervisor.pool.model import MAX_TIMESTAMP, Cooldown, Lease
 from supervisor.pool.store import PoolStore
 
-from .fakes import auth_bytes, write_auth
+from tests.pool.fakes import auth_bytes, write_auth
 
 
 def _id(**kwargs) -> str:

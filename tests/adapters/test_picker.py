@@ -11,7 +11,7 @@ from supervisor.adapters.picker import choose_session, render_sessions
 from supervisor.adapters.session_catalog import SessionSummary
 from supervisor.errors import TerminalError
 
-from .rollouts import session_id
+from ..fakes.rollouts import session_id
 
 
 class FakeTty(io.StringIO):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from supervisor.cli import main as cli_main
 
-REPLAYS = Path(__file__).resolve().parent / "replays"
+REPLAYS = Path(__file__).resolve().parents[1] / "replays"
 HOSTILE_NAME = "log\x1b]0;owned\x07\x1b[2J\r\nfake.jsonl"
 
 

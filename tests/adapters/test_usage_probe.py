@@ -14,8 +14,8 @@ from supervisor.core.events import ProbeFailed, QuotaProbed
 from supervisor.core.quota import Thresholds, WindowKind, blocks_at
 from supervisor.errors import CredentialError
 
-from . import fakes
-from .fakes import BASE_URL, CredentialBook, FakeUsageAdapter, ManualClock, session_with
+from ..fakes import quota as fakes
+from ..fakes.quota import BASE_URL, CredentialBook, FakeUsageAdapter, ManualClock, session_with
 
 ACCOUNT = "a-alpha00001"
 WAIT_S = 10.0

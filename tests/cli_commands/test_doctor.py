@@ -7,7 +7,7 @@ from supervisor.cli_commands import doctor
 from supervisor.pool.model import Lease
 from supervisor.pool.store import PoolStore
 
-from .conftest import add_account
+from tests.pool.conftest import add_account
 
 
 def test_healthy_pool(env, store, homes, capsys, tmp_path, monkeypatch) -> None:

@@ -15,7 +15,7 @@ import pytest
 from supervisor.adapters import session_catalog
 from supervisor.adapters.session_catalog import SCREEN_BYTES, latest_session, list_sessions
 
-from .rollouts import meta_line, session_id, write_rollout
+from ..fakes.rollouts import meta_line, session_id, write_rollout
 
 NOW = time.time()
 DAY = 86400.0

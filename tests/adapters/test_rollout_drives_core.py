@@ -6,9 +6,9 @@ from pathlib import Path
 
 from supervisor.adapters.rollout import RolloutReader
 from supervisor.core import commands as cmd
-from tests.core_helpers import ALPHA, reach
+from tests.core.helpers import ALPHA, reach
 
-from . import fakes
+from ..fakes import quota as fakes
 
 NOW = 1795561614.0
 

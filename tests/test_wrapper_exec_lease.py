@@ -12,7 +12,7 @@ from supervisor.pool.locations import pool_store
 from supervisor.pool.locations import configured_pool_store
 from supervisor.pool.session_pool import open_session_pool
 
-from .rig import wait_for
+from .fakes.rig import wait_for
 from .test_wrapper_real_pool import CODEX_FSM, _world
 
 SHORT_TTL = {"CODEX_FSM_POOL_LEASE_TTL_S": "1", "CODEX_FSM_POOL_HEARTBEAT_S": "0.1"}

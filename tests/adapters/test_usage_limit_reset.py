@@ -19,8 +19,8 @@ from supervisor.core import commands as cmd
 from supervisor.core import events as ev
 from supervisor.core.quota import MAX_RESET_AHEAD_S, QuotaSnapshot, QuotaWindow, Thresholds, blocks_at
 
-from ..core_helpers import ALPHA, T, reach
-from . import fakes
+from ..core.helpers import ALPHA, T, reach
+from ..fakes import quota as fakes
 from .test_usage_probe import ACCOUNT, client_for
 
 NOW = 1795561614.0  # 2026-11-24 23:06:54 UTC

@@ -16,8 +16,8 @@ from supervisor.adapters.usage_probe import UsageProbe
 from supervisor.core.events import ProbeFailed, QuotaProbed
 from supervisor.core.quota import WindowKind
 
-from . import fakes
-from .fakes import CredentialBook, ManualClock
+from ..fakes import quota as fakes
+from ..fakes.quota import CredentialBook, ManualClock
 
 ACCOUNT = "a-alpha00001"
 WAIT_S = 10.0

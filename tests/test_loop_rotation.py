@@ -8,7 +8,7 @@ import signal
 
 import pexpect
 
-from .rig import FAST_SETTINGS, quit_codex, submit, wait_for
+from .fakes.rig import FAST_SETTINGS, quit_codex, submit, wait_for
 from supervisor.adapters.codex_args import NO_DAEMON_ARGS
 from supervisor.loop import CONTINUATION_PROMPT
 

@@ -6,7 +6,7 @@ import pexpect
 
 from supervisor.adapters.terminal import RESTORE_SEQUENCES
 
-from .rig import quit_codex, submit, wait_for
+from .fakes.rig import quit_codex, submit, wait_for
 from supervisor.adapters.codex_args import NO_DAEMON_ARGS
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-CORE = Path(__file__).resolve().parent.parent / "supervisor" / "core"
+CORE = Path(__file__).resolve().parents[2] / "supervisor" / "core"
 ALLOWED = {"__future__", "dataclasses", "typing", "enum", "math", "hashlib", "json", "collections",
            "itertools", "functools", "re", "marshmallow", "transitions"}
 # What the check must catch (also documents why each is banned).

@@ -13,7 +13,7 @@ from supervisor.core.chart import load_chart, parse_chart
 from supervisor.core.session import Session
 from supervisor.errors import ChartError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT = json.loads((ROOT / "statecharts" / "session.json").read_text())
 
 

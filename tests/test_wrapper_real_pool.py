@@ -16,7 +16,7 @@ from supervisor.core.quota import QuotaSnapshot, QuotaWindow
 from supervisor.pool.locations import pool_store
 from tests.pool.fakes import write_auth
 
-from .rig import quit_codex, submit
+from .fakes.rig import quit_codex, submit
 from supervisor.adapters.codex_args import NO_DAEMON_ARGS
 
 CODEX_FSM = Path(sys.executable).parent / "codex-fsm"

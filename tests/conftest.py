@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .rig import Rig
+from .fakes.rig import Rig
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from supervisor.core import events as ev
 from supervisor.core.events import EVENTS_BY_TRIGGER
 from supervisor.errors import InvalidTransition
 
-from .core_helpers import ALPHA, PATHS, T, healthy, near_rotate, reach
+from .helpers import ALPHA, PATHS, T, healthy, near_rotate, reach
 
 CHART = load_default_chart()
 STATES = [s for s in CHART.states]

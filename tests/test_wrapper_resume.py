@@ -8,7 +8,7 @@ import pytest
 
 from supervisor import wrapper
 
-from .rollouts import session_id, write_rollout
+from .fakes.rollouts import session_id, write_rollout
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import sys
 
 import pexpect
 
-from .rig import HARNESS, submit, wait_for
+from .fakes.rig import HARNESS, submit, wait_for
 
 
 def test_sigterm_stops_codex_gracefully_and_exits_143(rig):
