@@ -8,7 +8,7 @@ STAMPS := .make-stamps
 CODEX_NATIVE := node_modules/@openai/codex/bin/codex.js
 PYTEST_ARGS ?=
 
-.PHONY: install test check diagrams check-diagrams lint bench demo graphviz codex clean
+.PHONY: install test check diagrams check-diagrams lint typecheck bench demo graphviz codex clean
 
 install: $(STAMPS)/venv
 
@@ -63,7 +63,11 @@ check-diagrams: install graphviz
 lint: install
 	$(BIN)/ruff check supervisor tests tools
 
-check: test check-diagrams lint
+# The pure core is strictly typed (tests/core/test_typecheck.py keeps the modules already clean so).
+typecheck: install
+	$(BIN)/mypy --strict supervisor/core
+
+check: test check-diagrams lint typecheck
 
 bench: install codex graphviz
 	$(PY) tools/bench/run_all.py
