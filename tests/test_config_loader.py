@@ -130,6 +130,19 @@ def test_bad_files_name_the_file_and_the_key(tmp_path: Path, text: str, message:
     assert str(path) in str(error.value)
 
 
+@pytest.mark.parametrize("url", ["https://chatgpt.com/backend-api", "http://127.0.0.1:8443/backend-api",
+                                 "https://proxy.internal"])
+def test_an_http_or_https_url_with_a_host_is_a_base_url(url: str) -> None:
+    assert load_config(env={"CODEX_FSM_PROBE_CHATGPT_BASE_URL": url}, path="/dev/null").probe.chatgpt_base_url == url
+
+
+@pytest.mark.parametrize("url", ["ftp://chatgpt.com", "https://", "chatgpt.com/backend-api", "https://h:99999/",
+                                 "https://a b/", ""])
+def test_anything_else_is_refused_naming_the_variable(url: str) -> None:
+    with pytest.raises(ConfigError, match="CODEX_FSM_PROBE_CHATGPT_BASE_URL = .*Not a valid http\\(s\\) URL"):
+        load_config(env={"CODEX_FSM_PROBE_CHATGPT_BASE_URL": url}, path="/dev/null")
+
+
 @pytest.mark.parametrize("env, message", [
     ({"CODEX_FSM_SESSION_MAX_RESTARTS": ""}, "CODEX_FSM_SESSION_MAX_RESTARTS is empty"),
     ({"CODEX_FSM_SESSION_MAX_RESTARTS": "  "}, "CODEX_FSM_SESSION_MAX_RESTARTS is empty"),

@@ -13,6 +13,7 @@ Targets (issue 5): child spawned within 250 ms; resident memory < 60 MB; handoff
 from __future__ import annotations
 
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -51,7 +52,8 @@ def _world(work: Path) -> dict[str, str]:
         subprocess.run([str(CODEX_FSM), "accounts", "import", str(auth)], env=env, check=True, capture_output=True)
 
     def seed(pool) -> None:
-        now = time.time() + 600
+        # Observed now: a snapshot stamped in the future is not current, and the start would probe instead.
+        now = time.time()
         for record in pool.accounts:
             record.quota = QuotaSnapshot(windows=(QuotaWindow(20.0, 300, now + 3600),), observed_at=now)
 
@@ -85,6 +87,7 @@ def _start(argv: list[str], env: dict[str, str], stamp: Path) -> tuple[float, fl
 
 def handoff_ms(work: Path) -> float:
     """codex-fsm's own time in a usage-limit rotation: old child reaped → resumed child spawned."""
+    from supervisor.loop import CONTINUATION_PROMPT
     from tests.fakes.rig import Rig, submit
 
     rig_root = work / "handoff"
@@ -96,7 +99,7 @@ def handoff_ms(work: Path) -> float:
     outer.expect("Ask Codex")
     submit(outer, "x")
     outer.expect("resumed .* on acct-b")
-    outer.expect("ANSWER to x on acct-b")  # the interrupted prompt, re-submitted
+    outer.expect(f"ANSWER to {re.escape(CONTINUATION_PROMPT)} on acct-b")  # the resumed thread goes on
     outer.send("\x03")  # quits Codex from an empty composer
     outer.expect(pexpect.EOF)
     outer.close()
