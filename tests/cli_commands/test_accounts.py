@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 
-import portalocker
 import pytest
 
 from supervisor.cli import main
@@ -302,9 +302,9 @@ def test_the_configured_lock_timeout_is_used_by_management_commands(env, tmp_pat
     monkeypatch.setenv("CODEX_FSM_POOL_LOCK_TIMEOUT_S", "0.2")
     fd = os.open(env["fsm"] / "pool.json.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        portalocker.lock(fd, portalocker.LockFlags.EXCLUSIVE | portalocker.LockFlags.NON_BLOCKING)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         assert main(["accounts", "disable", account]) == 1
     finally:
-        portalocker.unlock(fd)
+        fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
     assert "timed out after 0.2 s" in capsys.readouterr().err

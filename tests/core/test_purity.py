@@ -10,7 +10,7 @@ ALLOWED = {"__future__", "dataclasses", "typing", "enum", "math", "hashlib", "js
            "itertools", "functools", "re", "marshmallow", "transitions"}
 # What the check must catch (also documents why each is banned).
 FORBIDDEN = {"os", "sys", "io", "time", "datetime", "socket", "subprocess", "threading", "select", "signal",
-             "pathlib", "shutil", "tempfile", "random", "requests", "pexpect", "portalocker", "urllib", "http",
+             "pathlib", "shutil", "tempfile", "random", "requests", "pexpect", "portalocker", "fcntl", "urllib", "http",
              "asyncio", "logging", "sqlite3", "platformdirs"}
 
 
