@@ -9,7 +9,7 @@ WHEELHOUSE := $(STAMPS)/wheelhouse
 CODEX_NATIVE := node_modules/@openai/codex/bin/codex.js
 PYTEST_ARGS ?=
 
-.PHONY: install test check diagrams check-diagrams lint bench demo graphviz codex clean
+.PHONY: install test check diagrams check-diagrams lint typecheck bench demo graphviz codex clean
 
 install: $(STAMPS)/venv $(STAMPS)/wheels
 
@@ -75,7 +75,11 @@ check-diagrams: install graphviz
 lint: install
 	$(BIN)/ruff check supervisor tests tools
 
-check: test check-diagrams lint
+# The pure core is strictly typed (tests/core/test_typecheck.py keeps it so).
+typecheck: install
+	$(BIN)/mypy --strict supervisor/core
+
+check: test check-diagrams lint typecheck
 
 bench: install codex graphviz
 	$(PY) tools/bench/run_all.py

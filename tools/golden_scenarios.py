@@ -2,7 +2,7 @@
 
 Each scenario is a list of events as the adapters would report them, plus what it must show (the
 states it passes through, the final exit status). ``tools/record_golden.py`` runs them through the
-core and writes the logs; ``tests/test_golden_logs.py`` replays the files and checks the facts, so a
+core and writes the logs; ``tests/test_replay_golden_logs.py`` replays the files and checks the facts, so a
 change in behaviour shows up as a divergence at a named seq.
 """
 

@@ -1,7 +1,7 @@
 """Codex's command line as codex-fsm needs to understand it: which options take a value, which
 invocations are interactive (supervised), and how to turn the user's command into ``resume <id>``.
 
-The option table mirrors the pinned Codex's ``--help`` (tests/wrapper/test_codex_args_drift.py runs
+The option table mirrors the pinned Codex's ``--help`` (tests/adapters/test_codex_args.py runs
 the real binary and fails when they drift). Knowing which options consume a value is what makes
 ``codex-fsm -m o3`` and ``codex-fsm "a prompt"`` supervised: a wrapper that took ``o3`` or the prompt
 for a subcommand would silently skip supervision.

@@ -1,4 +1,4 @@
-"""The pure session core. Nothing in this package performs I/O; tests/test_core_purity.py checks."""
+"""The pure session core. Nothing in this package performs I/O; tests/core/test_purity.py checks."""
 
 from .chart import Chart, Row, load_chart, parse_chart
 from .session import Session

@@ -18,7 +18,7 @@ the order; it never decides by itself. Rules (issue: quota policy):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from .quota import UNKNOWN_END, QuotaSnapshot, Thresholds, WindowKind, blocked_until
 
@@ -106,7 +106,7 @@ def rank_candidates(views: Iterable[CandidateView], now: float,
             and eligible(v, now, thresholds_for(v.account), recheck_s)]
     explicit = any(v.order is not None for v in pool)
 
-    def key(v: CandidateView):
+    def key(v: CandidateView) -> tuple[Any, ...]:
         base = (not known(v, now, known_for_s), -headroom(v, now), _weekly_reset(v, now), v.account)
         if explicit:
             return (v.order is None, v.order if v.order is not None else 0) + base

@@ -7,7 +7,7 @@ Quota snapshots encode as ``{"windows": [[used_percent, window_minutes, resets_a
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, Mapping, TypeVar
 
 from ..errors import EventDecodeError
 from . import commands as cmd
@@ -17,8 +17,12 @@ from .settings import SessionSettings
 
 LOG_SCHEMA_VERSION = 1
 
+# One JSON object of the log: an encoded event, command, snapshot or record.
+JsonObject = dict[str, Any]
+_Decoded = TypeVar("_Decoded", ev.Event, cmd.Command)
 
-def encode_snapshot(snapshot: QuotaSnapshot) -> dict:
+
+def encode_snapshot(snapshot: QuotaSnapshot) -> JsonObject:
     return {
         "windows": [[w.used_percent, w.window_minutes, w.resets_at] for w in snapshot.windows],
         "observed_at": snapshot.observed_at,
@@ -44,18 +48,18 @@ def _encode_value(value: Any) -> Any:
     return value
 
 
-def _encode(obj: Any, type_name: str) -> dict:
-    data = {"type": type_name}
+def _encode(obj: Any, type_name: str) -> JsonObject:
+    data: JsonObject = {"type": type_name}
     for f in fields(obj):
         data[f.name] = _encode_value(getattr(obj, f.name))
     return data
 
 
-def encode_event(event: ev.Event) -> dict:
+def encode_event(event: ev.Event) -> JsonObject:
     return _encode(event, event.trigger)
 
 
-def encode_command(command: cmd.Command) -> dict:
+def encode_command(command: cmd.Command) -> JsonObject:
     return _encode(command, command.name)
 
 
@@ -73,7 +77,7 @@ def _check_scalar(what: str, type_name: str, name: str, value: Any, annotation: 
         raise EventDecodeError(f"{what} {type_name!r}: {name} must be {annotation}, got {value!r}")
 
 
-def _decode(data: Any, registry: dict, what: str) -> Any:
+def _decode(data: Any, registry: Mapping[str, type[_Decoded]], what: str) -> _Decoded:
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
         raise EventDecodeError(f"{what} must be an object with a 'type' string, got {data!r}")
     cls = registry.get(data["type"])
@@ -83,7 +87,7 @@ def _decode(data: Any, registry: dict, what: str) -> Any:
     extra = sorted(set(data) - set(known) - {"type"})
     if extra:
         raise EventDecodeError(f"{what} {data['type']!r} has unknown fields: {', '.join(extra)}")
-    values = {}
+    values: JsonObject = {}
     try:
         for name, value in data.items():
             if name == "type":
@@ -124,7 +128,7 @@ class TransitionRecord:
     def trigger(self) -> str:
         return self.event.trigger
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> JsonObject:
         return {
             "kind": "transition", "seq": self.seq, "at": self.event.at,
             "event": encode_event(self.event), "source": self.source, "dest": self.dest,
@@ -142,7 +146,7 @@ class RejectedRecord:
     state: str
     error: str
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> JsonObject:
         return {"kind": "rejected", "seq": self.seq, "at": self.event.at,
                 "event": encode_event(self.event), "state": self.state,
                 "trigger": self.event.trigger, "error": self.error}

@@ -7,6 +7,7 @@ log header, so every field must round-trip through ``to_dict``/``from_dict``.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Mapping
 
 from .quota import Thresholds
 
@@ -51,13 +52,13 @@ class SessionSettings:
                 return override
         return self.thresholds
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["account_thresholds"] = [[a, asdict(t)] for a, t in self.account_thresholds]
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> "SessionSettings":
+    def from_dict(cls, data: Mapping[str, Any]) -> "SessionSettings":
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:

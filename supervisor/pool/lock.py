@@ -1,4 +1,4 @@
-"""The pool lock: a kernel-held exclusive lock (portalocker/flock) on a sidecar file.
+"""The pool lock: a kernel-held exclusive lock (``flock``) on a sidecar file.
 
 The kernel drops the lock the moment its holder dies, so a crashed holder never blocks anyone: the
 lock file that stays behind is harmless and its contents are only a hint for error messages. The
@@ -9,6 +9,7 @@ in ``PoolLockTimeout``; errors raised while the lock is held are never treated a
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
 import threading
@@ -16,8 +17,6 @@ import time
 from pathlib import Path
 from types import TracebackType
 from typing import Callable
-
-import portalocker
 
 from ..errors import PoolError, PoolLockTimeout
 
@@ -87,12 +86,12 @@ class PoolLock:
         interval = POLL_INTERVAL_S
         while True:
             try:
-                portalocker.lock(fd, portalocker.LockFlags.EXCLUSIVE | portalocker.LockFlags.NON_BLOCKING)
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 return
-            except portalocker.AlreadyLocked:
-                pass
-            except portalocker.LockException as exc:
-                raise PoolError(f"cannot lock the pool lock file {self.path}: {exc}") from exc
+            except BlockingIOError:
+                pass  # another holder: wait
+            except OSError as exc:
+                raise PoolError(f"cannot lock the pool lock file {self.path}: {exc.strerror or exc}") from exc
             remaining = deadline - self._clock()
             if remaining <= 0:
                 raise PoolLockTimeout(
@@ -119,6 +118,6 @@ def describe_holder(path: Path) -> str:
 
 def _unlock_and_close(fd: int) -> None:
     try:
-        portalocker.unlock(fd)
+        fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)

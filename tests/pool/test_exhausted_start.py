@@ -20,7 +20,7 @@ from supervisor.core.session import Session
 from supervisor.pool.credentials import CredentialStore
 from supervisor.pool.store import PoolStore
 
-from ..quota.fakes import BASE_URL, FakeUsageAdapter, ManualClock, session_with, usage_body
+from ..fakes.quota import BASE_URL, FakeUsageAdapter, ManualClock, session_with, usage_body
 from .conftest import add_account, session
 
 NOW = 1795561614.0

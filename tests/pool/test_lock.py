@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import signal
 import subprocess
@@ -10,7 +11,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-import portalocker
 import pytest
 
 from supervisor.errors import PoolError, PoolLockTimeout
@@ -22,12 +22,12 @@ REPO = Path(__file__).resolve().parents[2]
 def _other_holder(path: Path) -> int:
     """Take the lock through a separate open file description (flock treats it as another holder)."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    portalocker.lock(fd, portalocker.LockFlags.EXCLUSIVE | portalocker.LockFlags.NON_BLOCKING)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     return fd
 
 
 def _release(fd: int) -> None:
-    portalocker.unlock(fd)
+    fcntl.flock(fd, fcntl.LOCK_UN)
     os.close(fd)
 
 
@@ -181,8 +181,8 @@ def test_a_lock_failure_other_than_contention_is_not_waited_out(tmp_path: Path,
 
     def no_locks(fd, flags):
         calls.append(flags)
-        raise portalocker.LockException(OSError(errno.ENOLCK, "No locks available"))
-    monkeypatch.setattr(portalocker, "lock", no_locks)
+        raise OSError(errno.ENOLCK, "No locks available")
+    monkeypatch.setattr(fcntl, "flock", no_locks)
     with pytest.raises(PoolError, match="cannot lock the pool lock file") as info:
         PoolLock(path, timeout_s=60, sleep=lambda s: pytest.fail("waited on a non-contention error")).acquire()
     assert not isinstance(info.value, PoolLockTimeout) and len(calls) == 1

@@ -12,7 +12,7 @@ from supervisor.core.quota import QuotaSnapshot, QuotaWindow
 from supervisor.core.session import Session
 from supervisor.pool.store import PoolStore
 
-from ..quota.fakes import FakeUsageAdapter, ManualClock
+from ..fakes.quota import FakeUsageAdapter, ManualClock
 from .conftest import add_account, session
 from .test_exhausted_start import NOW, Driver
 

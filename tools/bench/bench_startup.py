@@ -7,12 +7,14 @@
   reaping to the resumed child's spawn (the child's stop and start are excluded).
 
 Run: .venv/bin/python tools/bench/bench_startup.py
-Targets (issue 5): child spawned within 250 ms; resident memory < 60 MB; handoff <= 150 ms.
+Targets: child spawned within 100 ms of a direct start; resident memory < 60 MB; handoff <= 150 ms.
+Run with PYTHONPATH set to the checkout to measure it (the console script imports the installed package).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -51,7 +53,8 @@ def _world(work: Path) -> dict[str, str]:
         subprocess.run([str(CODEX_FSM), "accounts", "import", str(auth)], env=env, check=True, capture_output=True)
 
     def seed(pool) -> None:
-        now = time.time() + 600
+        # Observed now: a snapshot stamped in the future is not current, and the start would probe instead.
+        now = time.time()
         for record in pool.accounts:
             record.quota = QuotaSnapshot(windows=(QuotaWindow(20.0, 300, now + 3600),), observed_at=now)
 
@@ -85,7 +88,8 @@ def _start(argv: list[str], env: dict[str, str], stamp: Path) -> tuple[float, fl
 
 def handoff_ms(work: Path) -> float:
     """codex-fsm's own time in a usage-limit rotation: old child reaped → resumed child spawned."""
-    from tests.wrapper.rig import Rig, submit
+    from supervisor.loop import CONTINUATION_PROMPT
+    from tests.fakes.rig import Rig, submit
 
     rig_root = work / "handoff"
     rig_root.mkdir()
@@ -96,7 +100,7 @@ def handoff_ms(work: Path) -> float:
     outer.expect("Ask Codex")
     submit(outer, "x")
     outer.expect("resumed .* on acct-b")
-    outer.expect("ANSWER to x on acct-b")  # the interrupted prompt, re-submitted
+    outer.expect(f"ANSWER to {re.escape(CONTINUATION_PROMPT)} on acct-b")  # the resumed thread goes on
     outer.send("\x03")  # quits Codex from an empty composer
     outer.expect(pexpect.EOF)
     outer.close()
@@ -126,7 +130,7 @@ def main() -> int:
     rows = [
         (f"launch → child running, ms (median of {RUNS})", f"{statistics.median(direct):.1f}",
          f"{statistics.median(supervised):.1f}", f"+{statistics.median(supervised) - statistics.median(direct):.1f} ms",
-         "<= 250 ms"),
+         "<= +100 ms"),
         ("codex-fsm resident memory, MB (max)", "-", f"{max(rss):.1f}", "", "< 60 MB"),
         ("handoff own time, ms (median of 3)", "-", f"{statistics.median(handoffs):.1f}", "", "<= 150 ms"),
     ]
