@@ -46,15 +46,19 @@ class Composition:
         self.env = env
 
     @classmethod
-    def load(cls, env: Mapping[str, str] | None = None, despite_config_errors: bool = False) -> "Composition":
+    def load(cls, env: Mapping[str, str] | None = None, despite_config_errors: bool = False,
+             remember_validated: bool = False) -> "Composition":
         """The configuration from ``env`` (the process environment when None). ``despite_config_errors``:
-        a command that reports a broken config itself (doctor) still gets its objects, with defaults."""
+        a command that reports a broken config itself (doctor) still gets its objects, with defaults.
+        ``remember_validated``: values that passed the schema once are read back without it (kept in
+        ``$CODEX_FSM_HOME/cache/``, beside the validated chart): for the supervised start-up."""
         from .config import Config, load_config
         from .errors import ConfigError
 
         env = os.environ if env is None else env
+        cache = paths.fsm_home(env) / "cache" if remember_validated else None
         try:
-            return cls(load_config(env), env)
+            return cls(load_config(env, validated_cache=cache), env)
         except ConfigError:
             if not despite_config_errors:
                 raise

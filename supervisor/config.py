@@ -3,7 +3,7 @@
 Where it is read from: ``$CODEX_FSM_CONFIG`` if set (it must exist), else
 ``platformdirs.user_config_dir("codex-fsm")/config.toml`` (optional). Precedence: environment > file >
 default. Every setting is declared once in ``SETTINGS`` with its default, bounds and meaning; the
-table drives the marshmallow schema, the environment names and ``codex-fsm config``.
+table drives the marshmallow schema (``config_schema``), the environment names and ``codex-fsm config``.
 
 - File: ``[section] key = value``; an unknown section or key is an error with a suggestion.
   Per-account quota floors go in ``[quota.accounts."<account id or label>"]`` with any of the
@@ -11,11 +11,19 @@ table drives the marshmallow schema, the environment names and ``codex-fsm confi
 - Environment: ``CODEX_FSM_<SECTION>_<KEY>`` (``CODEX_FSM_QUOTA_ROTATE_5H=10``). Booleans accept
   1/0/true/false/yes/no (one parser); an empty or non-numeric number is an error naming the variable,
   never silently the minimum. Lists are split like a shell.
+
+Validated once per content: values from outside (the file, the environment) go through the schema; a
+supervised start-up, given a cache folder, remembers each set of values that passed (with this codex-fsm's
+version) and reads the same values back without loading marshmallow. With no values from outside at all,
+the defaults (which the tests check against the schema) need no schema either. Either way the values get
+their types from one function, ``_typed``, so both readings give the same Config.
 """
 
 from __future__ import annotations
 
 import difflib
+import hashlib
+import json
 import math
 import os
 import shlex
@@ -23,11 +31,8 @@ import sys
 from dataclasses import dataclass, field, fields, make_dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping
-from urllib.parse import urlsplit
 
-from marshmallow import Schema, ValidationError, validate
-from marshmallow import fields as mfields
-
+from . import __version__
 from .core.quota import Thresholds
 from .core.settings import SessionSettings
 from .errors import ConfigError
@@ -259,8 +264,10 @@ def default_config_path(env: Mapping[str, str] | None = None) -> Path:
     return Path(platformdirs.user_config_dir("codex-fsm")) / CONFIG_FILE_NAME
 
 
-def load_config(env: Mapping[str, str] | None = None, path: Path | str | None = None) -> Config:
-    """Defaults, then the file, then the environment; raises ConfigError naming the culprit."""
+def load_config(env: Mapping[str, str] | None = None, path: Path | str | None = None,
+                validated_cache: Path | None = None) -> Config:
+    """Defaults, then the file, then the environment; raises ConfigError naming the culprit.
+    ``validated_cache``: a folder that remembers the sets of values that passed the schema."""
     env = os.environ if env is None else env
     explicit = path is not None or bool(env.get(CONFIG_ENV, "").strip())
     config_path = Path(path).expanduser() if path is not None else default_config_path(env)
@@ -280,13 +287,46 @@ def load_config(env: Mapping[str, str] | None = None, path: Path | str | None = 
         raw[setting.section][setting.key] = value
         origins[setting.name] = Origin("env", setting.env_var)
 
-    loaded = {section: _validate(section, raw[section], origins) for section in SECTIONS}
+    marker = _validated_marker(raw, accounts, validated_cache)
+    known = (not accounts and not any(raw.values())) or (marker is not None and marker.exists())
+    if known:
+        loaded = {section: _typed(section, {**_defaults(section), **raw[section]}) for section in SECTIONS}
+        account_quotas = tuple(AccountQuota(name=str(name), **_typed("quota", table))
+                               for name, table in accounts.items())
+    else:
+        loaded = {section: _validate(section, raw[section], origins) for section in SECTIONS}
+        account_quotas = _account_quotas(accounts, config_path)
     sections = {name: _SECTION_TYPES[name](**values) for name, values in loaded.items()}
-    config = Config(**sections, accounts=_account_quotas(accounts, config_path),
+    config = Config(**sections, accounts=account_quotas,
                     path=config_path, file_found=found is not None,
                     origins=tuple(sorted(origins.items())))
     _check_relations(config)
+    if not known and marker is not None:
+        _remember(marker)
     return config
+
+
+def _validated_marker(raw: dict[str, dict[str, Any]], accounts: dict[str, Any],
+                      cache: Path | None) -> Path | None:
+    """The file that records that these values passed this codex-fsm's schema; None when there is no
+    cache or the values have no canonical text (a TOML date, a NaN: the schema will say what is wrong)."""
+    if cache is None:
+        return None
+    try:
+        text = json.dumps({"sections": raw, "accounts": accounts}, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        return None
+    key = hashlib.sha256(f"codex-fsm {__version__}\0{text}".encode("utf-8")).hexdigest()
+    return cache / f"config-{key[:32]}.valid"
+
+
+def _remember(marker: Path) -> None:
+    """Best effort: a start-up that cannot record it just validates again next time."""
+    try:
+        marker.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        marker.touch(mode=0o600)
+    except OSError:
+        pass
 
 
 # -- reading --------------------------------------------------------------------------------------
@@ -351,12 +391,16 @@ def _account_quotas(accounts: dict[str, Any], path: Path) -> tuple[AccountQuota,
         for key in table:
             if key not in _THRESHOLD_KEYS:
                 raise ConfigError(f"{where}: unknown key {key!r}{_suggest(key, _THRESHOLD_KEYS)}")
+        from marshmallow import ValidationError
+
+        from .config_schema import section_schema
+
         try:
-            values = _schema("quota", table.keys())().load(table)
+            values = section_schema("quota", table.keys())().load(table)
         except ValidationError as exc:
             key, messages = next(iter(exc.normalized_messages().items()))
             raise ConfigError(f"{where} {key}: {' '.join(map(str, messages))}") from None
-        result.append(AccountQuota(name=str(name), **values))
+        result.append(AccountQuota(name=str(name), **_typed("quota", values)))
     return tuple(result)
 
 
@@ -410,74 +454,32 @@ def parse_env_value(setting: Setting, text: str) -> Any:
 # -- validation -----------------------------------------------------------------------------------
 
 
-class _StrictFloat(mfields.Float):
-    """A TOML float or integer; a string or a boolean is a type error, not coerced."""
-
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.make_error("invalid")
-        return super()._deserialize(value, attr, data, **kwargs)
+def _defaults(section: str) -> dict[str, Any]:
+    return {s.key: s.default for s in SETTINGS if s.section == section}
 
 
-class _StrictString(mfields.String):
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
-        if not isinstance(value, str):
-            raise self.make_error("invalid")
-        return super()._deserialize(value, attr, data, **kwargs)
-
-
-class _HttpUrl(_StrictString):
-    """An http or https URL with a host. Checked with ``urlsplit``: marshmallow's URL validator compiles one
-    large regular expression on first use, tens of milliseconds at every supervised start."""
-
-    default_error_messages = {"url": "Not a valid http(s) URL."}
-
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
-        text = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            parts = urlsplit(text)
-            parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
-        except ValueError:
-            raise self.make_error("url") from None
-        if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in text):
-            raise self.make_error("url")
-        return text
-
-
-def _field(setting: Setting) -> mfields.Field:
-    bounded = validate.Range(min=setting.low, max=setting.high)
-    if setting.kind == "int":
-        return mfields.Integer(strict=True, validate=bounded)
-    if setting.kind == "float":
-        return _StrictFloat(allow_nan=False, validate=bounded)
-    if setting.kind == "bool":
-        return mfields.Boolean(truthy={True}, falsy={False})
-    if setting.kind == "url":
-        return _HttpUrl()
-    if setting.kind == "list":
-        return mfields.List(_StrictString())
-    return _StrictString()
-
-
-def _schema(section: str, keys: Any = None) -> type[Schema]:
-    wanted = set(keys) if keys is not None else None
-    return Schema.from_dict({s.key: _field(s) for s in SETTINGS
-                             if s.section == section and (wanted is None or s.key in wanted)},
-                            name=f"{section.capitalize()}Schema")
+def _typed(section: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Valid values as the Config holds them: a float setting given as ``5`` is ``5.0``, a list a tuple.
+    The one place types are given, whether or not the schema ran."""
+    kinds = {s.key: s.kind for s in SETTINGS if s.section == section}
+    convert = {"int": int, "float": float, "bool": bool, "list": tuple}
+    return {key: convert.get(kinds[key], str)(value) for key, value in values.items()}
 
 
 def _validate(section: str, values: dict[str, Any], origins: Mapping[str, Origin]) -> dict[str, Any]:
-    merged = {s.key: s.default for s in SETTINGS if s.section == section}
+    from marshmallow import ValidationError
+
+    from .config_schema import section_schema
+
+    merged = _defaults(section)
     merged.update(values)
     try:
-        loaded = _schema(section)().load(merged)
+        loaded = section_schema(section)().load(merged)
     except ValidationError as exc:
         key, messages = sorted(exc.normalized_messages().items())[0]
         name = f"{section}.{key}"
         raise ConfigError(f"{_where(name, origins)} = {merged.get(key)!r}: {' '.join(_flatten(messages))}") from None
-    if "extra_args" in loaded:
-        loaded["extra_args"] = tuple(loaded["extra_args"])
-    return loaded
+    return _typed(section, loaded)
 
 
 def _check_relations(config: Config) -> None:

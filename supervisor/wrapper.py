@@ -49,7 +49,7 @@ def _choose_resume(argv: list[str], env: Mapping[str, str]) -> list[str] | None:
 def supervise(invocation: Invocation, env: Mapping[str, str]) -> int:
     from .composition import Composition
 
-    supervised = Composition.load(env).supervised_session(invocation)
+    supervised = Composition.load(env, remember_validated=True).supervised_session(invocation)
     try:
         return supervised.loop.run()
     finally:

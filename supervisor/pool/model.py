@@ -1,21 +1,21 @@
-"""The pool file's contents in memory, and the marshmallow schema that checks them on the way in.
+"""The pool file's contents in memory, and the one mapping between them and the file's JSON document.
 
 Accounts are named by an opaque id everywhere; the pool never stores a token or a full email (the
 credentials live only in each account's private Codex home). Schema changes bump ``SCHEMA_VERSION``;
 a file from a newer version is refused, never rewritten.
+
+``pool_from_document`` builds the dataclasses from a document that is already known to be valid: the
+schema (``pool_schema``, which checks a document from outside) ends in it, and so does reading back bytes
+the store has validated or written itself. ``pool_to_document`` is its inverse, what the file holds.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from math import isfinite
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
-
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate
 
 from ..core.quota import QuotaSnapshot
 from ..core.records import decode_snapshot, encode_snapshot
-from ..errors import EventDecodeError
 
 SCHEMA_VERSION = 1
 # Times are Unix seconds; the last second of the year 9999 is as far as a date can be shown.
@@ -73,167 +73,41 @@ class Pool:
         return None
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+def pool_from_document(document: dict[str, Any]) -> Pool:
+    """The pool a valid document describes. Keys an account leaves out take the dataclass defaults,
+    and numbers become the types the dataclasses declare (a file may hold a time as ``1700000000``)."""
+    return Pool(accounts=[_account(entry) for entry in document["accounts"]], version=int(document["version"]))
 
 
-def _finite(value: Any, low: float, high: float) -> float:
-    """``value`` as a float when it is a JSON number (not a boolean, not a string) in ``[low, high]``."""
-    if not _is_number(value):
-        raise ValidationError("not a number")
-    try:
-        number = float(value)
-    except OverflowError:
-        raise ValidationError("out of range") from None
-    if not isfinite(number):
-        raise ValidationError("not a finite number")
-    if not low <= number <= high:
-        raise ValidationError(f"must be between {low:g} and {high:g}")
-    return number
+def _account(entry: dict[str, Any]) -> AccountRecord:
+    values = dict(entry)
+    values["added_at"] = float(values["added_at"])
+    if values.get("last_used") is not None:
+        values["last_used"] = float(values["last_used"])
+    if values.get("cooldown") is not None:
+        cooldown = values["cooldown"]
+        values["cooldown"] = Cooldown(until=float(cooldown["until"]), reason=cooldown["reason"],
+                                      set_at=float(cooldown["set_at"]))
+    if values.get("lease") is not None:
+        lease = dict(values["lease"])
+        lease["expires_at"] = float(lease["expires_at"])
+        values["lease"] = Lease(**lease)
+    if values.get("quota") is not None:
+        values["quota"] = decode_snapshot(values["quota"])
+    return AccountRecord(**values)
 
 
-class _StrictFloat(fields.Field):
-    """A finite JSON number in a range: no strings, no booleans, no NaN or Infinity, no overflow."""
-
-    def __init__(self, low: float = 0.0, high: float = MAX_TIMESTAMP, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._low = low
-        self._high = high
-
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> float:
-        return _finite(value, self._low, self._high)
+def pool_to_document(pool: Pool) -> dict[str, Any]:
+    """What the pool file holds for ``pool``; ``pool_from_document`` reads it back as an equal pool."""
+    return {"version": pool.version, "accounts": [_account_document(record) for record in pool.accounts]}
 
 
-class _Timestamp(_StrictFloat):
-    """Unix seconds from 1970 up to the end of year 9999."""
+def _account_document(record: AccountRecord) -> dict[str, Any]:
+    document = {f.name: getattr(record, f.name) for f in fields(AccountRecord)}
+    document["cooldown"] = None if record.cooldown is None else asdict(record.cooldown)
+    document["lease"] = None if record.lease is None else asdict(record.lease)
+    document["quota"] = None if record.quota is None else encode_snapshot(record.quota)
+    return document
 
 
-class _StrictInteger(fields.Integer):
-    """An integral JSON number; ``true`` and ``1.0`` are not integers here."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(strict=True, **kwargs)
-
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int:
-        if isinstance(value, bool):
-            raise ValidationError("not an integer")
-        return super()._deserialize(value, attr, data, **kwargs)
-
-
-class _StrictBoolean(fields.Boolean):
-    """JSON ``true`` or ``false`` only: not ``"yes"``, ``1`` or ``"false"``."""
-
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bool:
-        if not isinstance(value, bool):
-            raise ValidationError("not true or false")
-        return value
-
-
-class _SnapshotField(fields.Field):
-    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
-        return None if value is None else encode_snapshot(value)
-
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> QuotaSnapshot:
-        _check_snapshot_shape(value)
-        try:
-            return decode_snapshot(value)
-        except EventDecodeError:
-            raise ValidationError("malformed quota snapshot") from None
-
-
-def _check_snapshot_shape(value: Any) -> None:
-    """The stored snapshot's exact shape, so nothing lax (strings, booleans, Infinity) gets through."""
-    if not isinstance(value, dict) or set(value) - {"windows", "observed_at", "limit_reached"}:
-        raise ValidationError("not a quota snapshot object (windows, observed_at, limit_reached)")
-    windows = value.get("windows")
-    if not isinstance(windows, list):
-        raise ValidationError("windows is not a list")
-    for index, window in enumerate(windows):
-        if not isinstance(window, list) or len(window) != 3:
-            raise ValidationError(f"windows[{index}] is not [used_percent, window_minutes, resets_at]")
-        used, minutes, resets_at = window
-        try:
-            _finite(used, 0.0, 1e6)
-            if not _is_number(minutes) or minutes != int(minutes) or not 0 < minutes <= 10**7:
-                raise ValidationError("window_minutes is not a positive whole number of minutes")
-            if resets_at is not None:
-                _finite(resets_at, 0.0, MAX_TIMESTAMP)
-        except (ValidationError, OverflowError) as exc:
-            raise ValidationError(f"windows[{index}]: {exc}") from None
-    if "observed_at" in value:
-        _finite(value["observed_at"], 0.0, MAX_TIMESTAMP)
-    if "limit_reached" in value and not isinstance(value["limit_reached"], bool):
-        raise ValidationError("limit_reached is not true or false")
-
-
-class _CooldownSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-    until = _Timestamp(required=True)
-    reason = fields.String(required=True)
-    set_at = _Timestamp(required=True)
-
-    @post_load
-    def _make(self, data: dict, **kwargs: Any) -> Cooldown:
-        return Cooldown(**data)
-
-
-class _LeaseSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-    owner_pid = _StrictInteger(required=True, validate=validate.Range(min=1, max=2**31 - 1))
-    owner_start = fields.String(required=True)
-    host = fields.String(required=True)
-    expires_at = _Timestamp(required=True)
-    generation = _StrictInteger(required=True, validate=validate.Range(min=1, max=2**53))
-    purpose = fields.String(required=True, validate=validate.OneOf(LEASE_PURPOSES))
-
-    @post_load
-    def _make(self, data: dict, **kwargs: Any) -> Lease:
-        return Lease(**data)
-
-
-class _AccountSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-    # \Z, not $: "$" also matches before a trailing newline, and the id names a directory.
-    id = fields.String(required=True, validate=validate.Regexp(r"^a-[0-9a-f]{10}\Z"))
-    label = fields.String(required=True, validate=validate.Length(min=1))
-    added_at = _Timestamp(required=True)
-    enabled = _StrictBoolean(load_default=True)
-    order = _StrictInteger(allow_none=True, load_default=None, validate=validate.Range(min=0, max=10**6))
-    last_used = _Timestamp(allow_none=True, load_default=None)
-    plan = fields.String(allow_none=True, load_default=None)
-    email_masked = fields.String(allow_none=True, load_default=None)
-    cooldown = fields.Nested(_CooldownSchema, allow_none=True, load_default=None)
-    quota = _SnapshotField(allow_none=True, load_default=None)
-    lease = fields.Nested(_LeaseSchema, allow_none=True, load_default=None)
-    generation = _StrictInteger(load_default=0, validate=validate.Range(min=0, max=2**53))
-
-    @post_load
-    def _make(self, data: dict, **kwargs: Any) -> AccountRecord:
-        return AccountRecord(**data)
-
-
-class PoolSchema(Schema):
-    class Meta:
-        # Fields a later minor version adds are tolerated at the top level; accounts stay strict.
-        unknown = EXCLUDE
-
-    version = _StrictInteger(required=True, validate=validate.Range(min=1, max=SCHEMA_VERSION))
-    accounts = fields.List(fields.Nested(_AccountSchema), required=True)
-
-    @post_load
-    def _make(self, data: dict, **kwargs: Any) -> Pool:
-        ids = [r.id for r in data["accounts"]]
-        duplicates = sorted({i for i in ids if ids.count(i) > 1})
-        if duplicates:
-            raise ValidationError({"accounts": [f"duplicate account id {', '.join(duplicates)}"]})
-        return Pool(accounts=data["accounts"], version=data["version"])
-
-
-def dump_pool(pool: Pool) -> dict:
-    return PoolSchema().dump(pool)
+dump_pool = pool_to_document

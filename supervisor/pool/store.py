@@ -5,25 +5,32 @@ back atomically (keeping the previous version as ``pool.json.bak`` once the new 
 written: a failed write leaves both the file and its backup as they were), release the lock. A file that
 does not parse is never overwritten: the error names the file, what is wrong, and the backup to
 restore. An exception raised inside a transaction propagates as itself and nothing is written.
+
+Validated once per content: the store remembers, in ``pool.json.validated`` beside the file, a hash of
+the last bytes it validated with the schema or wrote itself (with this codex-fsm's version). Bytes with
+that hash are read back without the schema, so a start-up does not load marshmallow; any other bytes
+(edited by hand, damaged, written by another version) go through the full schema. The record only ever
+saves work: a missing, stale or unreadable one means validating again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shlex
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
-from marshmallow import ValidationError
-
-from ..errors import PoolError
+from .. import __version__
+from ..errors import EventDecodeError, PoolError
 from ..paths import ensure_private_dir
 from .atomic import remove_stale_temps, write_private_file
 from .lock import DEFAULT_LOCK_TIMEOUT_S, PoolLock
-from .model import SCHEMA_VERSION, Pool, PoolSchema, dump_pool
+from .model import SCHEMA_VERSION, Pool, dump_pool, pool_from_document
 
 T = TypeVar("T")
 
@@ -47,6 +54,11 @@ class PoolStore:
     def backup_path(self) -> Path:
         return self.path.with_name(self.path.name + ".bak")
 
+    @property
+    def validated_path(self) -> Path:
+        """Holds the content key of the last bytes validated or written here (see the module's doc)."""
+        return self.path.with_name(self.path.name + ".validated")
+
     def lock(self) -> PoolLock:
         self._ensure_dir()
         return PoolLock(self.lock_path, self.lock_timeout_s)
@@ -61,7 +73,14 @@ class PoolStore:
             raise PoolFileError(f"the pool file {self.path} is a directory; move it aside") from None
         except OSError as exc:
             raise PoolFileError(f"cannot read the pool file {self.path}: {exc.strerror or exc}") from exc
-        return parse_pool(raw, self.path, self.backup_path)
+        key = content_key(raw)
+        if key == self._validated_key():
+            known = _decode_known(raw)
+            if known is not None:
+                return known
+        pool = parse_pool(raw, self.path, self.backup_path)
+        self._remember(key)
+        return pool
 
     @contextmanager
     def transaction(self) -> Iterator[Pool]:
@@ -86,6 +105,7 @@ class PoolStore:
                             "the previous file is unchanged") from None
         # Under the lock no other writer of the pool file runs: old temp files are a killed writer's.
         remove_stale_temps(self.path, self._clock())
+        remove_stale_temps(self.validated_path, self._clock())
         staging = self._stage_backup()
         try:
             write_private_file(self.path, data)
@@ -94,8 +114,31 @@ class PoolStore:
             if staging is not None:
                 staging.unlink(missing_ok=True)
             raise
+        self._remember(content_key(data))
         if staging is not None:
             self._promote_backup(staging)
+
+    def _validated_key(self) -> str | None:
+        try:
+            return self.validated_path.read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def _remember(self, key: str) -> None:
+        """Best effort, and without fsync: a record lost in a crash only means validating once more."""
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.validated_path.name}.", suffix=".tmp")
+        except OSError:
+            return
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as handle:
+                handle.write(key + "\n")
+            os.replace(tmp, self.validated_path)
+        except OSError:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
 
     def _stage_backup(self) -> Path | None:
         # A hard link keeps the current (known good: it was just parsed) version without copying;
@@ -128,7 +171,22 @@ class PoolStore:
                             "(set CODEX_FSM_HOME to a writable directory)") from exc
 
 
+def content_key(raw: bytes) -> str:
+    """Names one pool file content as validated by this codex-fsm (another version may check it otherwise)."""
+    return hashlib.sha256(f"codex-fsm {__version__}\0".encode() + raw).hexdigest()
+
+
+def _decode_known(raw: bytes) -> Pool | None:
+    """Bytes that passed the schema before, built into the pool without it; None when they do not fit
+    (which only happens if the model changed without the version): then the schema decides."""
+    try:
+        return pool_from_document(json.loads(raw.decode("utf-8")))
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError, EventDecodeError):
+        return None
+
+
 def parse_pool(raw: bytes, path: Path, backup: Path) -> Pool:
+    """Validate ``raw`` with the full schema: a PoolFileError names what is wrong and where."""
     try:
         data = json.loads(raw.decode("utf-8"))
     except RecursionError:
@@ -145,6 +203,11 @@ def parse_pool(raw: bytes, path: Path, backup: Path) -> Pool:
         raise PoolFileError(
             f"the pool file {path} has schema version {version}, written by a newer codex-fsm; this one "
             f"reads up to version {SCHEMA_VERSION}. Upgrade codex-fsm; the file was left untouched.")
+    # Imported here: only bytes the store does not already know to be valid need marshmallow.
+    from marshmallow import ValidationError
+
+    from .pool_schema import PoolSchema
+
     try:
         return PoolSchema().load(data)
     except ValidationError as exc:

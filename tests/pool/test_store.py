@@ -45,7 +45,8 @@ def test_written_private_and_atomically(store: PoolStore) -> None:
     store.mutate(_add)
     assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
     assert stat.S_IMODE(store.path.parent.stat().st_mode) == 0o700
-    assert sorted(p.name for p in store.path.parent.iterdir()) == ["pool.json", "pool.json.lock"]
+    assert sorted(p.name for p in store.path.parent.iterdir()) == ["pool.json", "pool.json.lock", "pool.json.validated"]
+    assert stat.S_IMODE(store.validated_path.stat().st_mode) == 0o600
 
 
 def test_each_write_keeps_the_previous_version_as_backup(store: PoolStore) -> None:
