@@ -14,7 +14,6 @@ import json
 import os
 import site
 import sys
-import tempfile
 from pathlib import Path
 from typing import Mapping
 
@@ -76,6 +75,8 @@ def load_chart_cached(path: Path, cache_dir: Path) -> Chart:
 
 def _save(cached_file: Path, chart: Chart) -> None:
     """Best effort: a start-up that cannot write its cache just validates again next time."""
+    import tempfile  # only when the cache is written, not on a cached start
+
     try:
         cached_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=cached_file.parent, prefix=".chart-", suffix=".tmp")

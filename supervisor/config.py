@@ -21,7 +21,6 @@ their types from one function, ``_typed``, so both readings give the same Config
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import math
@@ -333,10 +332,6 @@ def _remember(marker: Path) -> None:
 
 
 def _read_toml(path: Path, must_exist: bool) -> dict[str, Any] | None:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib
     try:
         with open(path, "rb") as handle:
             raw = handle.read()
@@ -352,6 +347,12 @@ def _read_toml(path: Path, must_exist: bool) -> dict[str, Any] | None:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"config file {path} is not UTF-8 text (byte {exc.start})") from None
+    if not text.strip():
+        return {}  # an empty file sets nothing; the TOML parser is imported only for a file that says something
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
     try:
         return tomllib.loads(text)
     except RecursionError:
@@ -511,6 +512,8 @@ def _flatten(messages: Any) -> list[str]:
 
 
 def _suggest(word: str, choices: Any, template: str = "{!r}") -> str:
+    import difflib  # only to suggest a name for a mistyped one
+
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"; did you mean {template.format(close[0])}?" if close else ""
 

@@ -10,8 +10,6 @@ are made inside a pool transaction, so detection and reclaim cannot race each ot
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
 from dataclasses import dataclass
 from typing import Callable
@@ -47,13 +45,15 @@ def process_start(pid: int) -> str | None:
             return None
         # Field 22 (starttime) comes after the parenthesised command name, which may hold spaces.
         return text.rpartition(")")[2].split()[19]
+    import subprocess  # only off Linux; a supervised start does not pay for the module
+
     result = subprocess.run(["ps", "-o", "lstart=", "-p", str(pid)], capture_output=True, text=True, check=False)
     return result.stdout.strip() or None
 
 
 def current_process() -> ProcessIdentity:
     pid = os.getpid()
-    return ProcessIdentity(pid=pid, start=process_start(pid) or "", host=socket.gethostname())
+    return ProcessIdentity(pid=pid, start=process_start(pid) or "", host=os.uname().nodename)
 
 
 def owner_alive(lease: Lease, host: str) -> bool:

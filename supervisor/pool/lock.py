@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import socket
 import threading
 import time
 from pathlib import Path
@@ -101,7 +100,7 @@ class PoolLock:
             interval = min(interval * 2, _MAX_POLL_INTERVAL_S)
 
     def _write_holder_hint(self, fd: int) -> None:
-        hint = f"{os.getpid()} {socket.gethostname()}\n".encode()
+        hint = f"{os.getpid()} {os.uname().nodename}\n".encode()
         os.ftruncate(fd, 0)
         os.pwrite(fd, hint, 0)
 
