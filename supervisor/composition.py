@@ -19,6 +19,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Callable, Iterator, Mapping
 
 from . import paths
+from .ports import ReadOnlySource
 
 if TYPE_CHECKING:
     from .adapters.codex_args import Invocation
@@ -264,7 +265,7 @@ def assemble_loop(session: "Session", ports: LoopPorts, stdin_fd: int = 0, stdou
     return SupervisorLoop(session, wiring)
 
 
-class _QuotaEvents:
+class _QuotaEvents(ReadOnlySource):
     """The quota port as an event source (its answers are stamped with their own time)."""
 
     def __init__(self, quota: "QuotaPort") -> None:
@@ -272,12 +273,6 @@ class _QuotaEvents:
 
     def fileno(self) -> int | None:
         return self._quota.fileno()
-
-    def write_fileno(self) -> int | None:
-        return None
-
-    def next_due(self) -> float | None:
-        return None
 
     def poll(self, now: float) -> list:
         return self._quota.poll()

@@ -79,3 +79,14 @@ class EventSource(Protocol):
 
     def poll(self, now: float) -> list[Event]:
         """What happened since the last poll, as events in the order it happened."""
+
+
+class ReadOnlySource:
+    """An event source that only reads and keeps no moments of its own: the defaults of ``EventSource``
+    that the keyboard, the signals and the quota answers share."""
+
+    def write_fileno(self) -> int | None:
+        return None
+
+    def next_due(self) -> float | None:
+        return None

@@ -8,12 +8,13 @@ from __future__ import annotations
 import os
 
 from ..core import events as ev
+from ..ports import ReadOnlySource
 from .child_watch import ChildWatch
 from .input_tracker import InputTracker
 from .terminal_replies import AskedQueries, InputSplitter
 
 
-class KeyboardSource:
+class KeyboardSource(ReadOnlySource):
     def __init__(self, stdin_fd: int, child: ChildWatch, keys: InputTracker, asked: AskedQueries) -> None:
         self._fd = stdin_fd
         self._child = child
@@ -23,12 +24,6 @@ class KeyboardSource:
 
     def fileno(self) -> int | None:
         return self._fd if self._open else None
-
-    def write_fileno(self) -> int | None:
-        return None
-
-    def next_due(self) -> float | None:
-        return None
 
     def poll(self, now: float) -> list[ev.Event]:
         try:

@@ -10,13 +10,14 @@ import os
 import signal
 
 from ..core import events as ev
+from ..ports import ReadOnlySource
 from .child_watch import ChildWatch
 
 _HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGWINCH, signal.SIGCHLD)
 _STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
 
 
-class SignalSource:
+class SignalSource(ReadOnlySource):
     def __init__(self, child: ChildWatch) -> None:
         self._child = child
         self._wake_r = self._wake_w = -1
@@ -40,12 +41,6 @@ class SignalSource:
 
     def fileno(self) -> int | None:
         return self._wake_r if self._wake_r >= 0 else None
-
-    def write_fileno(self) -> int | None:
-        return None
-
-    def next_due(self) -> float | None:
-        return None
 
     def poll(self, now: float) -> list[ev.Event]:
         try:
