@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 
 from .core.chart import Chart, Row
 from .errors import DiagramError
+from .terminal_text import for_terminal
 
 _UNSAFE = re.compile(r"[:;#<>{}\"|]")
 _CIRCLED = "①②③④⑤⑥⑦⑧⑨"
@@ -340,7 +341,7 @@ def render_path_dot(chart: Chart, fired: tuple[tuple[int, float, str], ...], tit
     visited = [chart.initial] + [s for s in chart.states if any(s in (m.source, m.dest) for m in steps)]
     start = _clock(fired[0][1]) if fired else ""
     day = datetime.fromtimestamp(fired[0][1], tz=timezone.utc).strftime("%Y-%m-%d") if fired else ""
-    label = f"{_clean(title)} {day} (UTC)".strip()
+    label = f"{_clean(for_terminal(title))} {day} (UTC)".strip()
     out = ["digraph session_path {", *_DOT_HEAD, f"  label={_dot_quote(label)}; labelloc=t;",
            '  __start [shape=point, width=0.15, label=""];']
     for state in chart.states:

@@ -115,3 +115,26 @@ def test_cli_writes_each_format(tmp_path, capsys):
     assert capsys.readouterr().out == render_table(CHART)
     assert cli_main(["diagram", "--format", "dot", "-o", str(tmp_path / "d.dot")]) == 0
     assert (tmp_path / "d.dot").read_text() == render_dot(CHART)
+
+
+def test_words_from_files_reach_the_terminal_as_visible_escapes(tmp_path, capsys):
+    """A chart's free text and a log's file name are printed, never obeyed: no escape reaches stdout raw."""
+    import json
+
+    document = json.loads((ROOT / "statecharts" / "session.json").read_text())
+    document["reactions"][0]["why"] = "fine\x1b]52;c;ZWNobw==\x07\x1b[2J"
+    document["superstates"]["live"]["doc"] = "doc\r\x1b[31mred"
+    chart_file = tmp_path / "chart.json"
+    chart_file.write_text(json.dumps(document))
+    assert cli_main(["diagram", "--chart", str(chart_file), "--format", "table"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and "\r" not in out
+    assert "fine\\x1b]52;c;ZWNobw==\\x07\\x1b[2J" in out
+    log = tmp_path / "log\x1b]0;owned\x07.jsonl"
+    log.write_bytes(ROTATION_LOG.read_bytes())
+    assert cli_main(["diagram", "--log", str(log), "--format", "dot"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and "owned" in out
+    out_svg = tmp_path / "path.svg"
+    assert cli_main(["diagram", "--log", str(log), "--format", "svg", "-o", str(out_svg)]) == 0
+    assert "\x1b" not in out_svg.read_text()

@@ -9,6 +9,7 @@ from pathlib import Path
 from ..chartfile import default_chart_path, load_chart_file
 from ..diagram import PATH_RENDERERS, RENDERERS
 from ..replay import replay_file
+from ..terminal_text import for_terminal
 
 
 def main(argv: list[str]) -> int:
@@ -27,7 +28,8 @@ def main(argv: list[str]) -> int:
     else:
         text = RENDERERS[args.format](chart)
     if args.output is None:
-        sys.stdout.write(text)
+        # The chart's words and the log's name came from files: shown, never obeyed, by the terminal.
+        sys.stdout.write("\n".join(for_terminal(line) for line in text.split("\n")))
     else:
         args.output.write_text(text, encoding="utf-8")
     return 0

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import defaultdict, deque
 from dataclasses import dataclass
 from typing import Any, Iterable
@@ -39,6 +40,8 @@ SCHEMA_VERSION = 2
 
 REACTION = "reaction"
 TRANSITION = "transition"
+# State and superstate names become row ids, log fields and the diagrams' node ids: plain identifiers only.
+_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +212,16 @@ def row_label(row: Row) -> str:
     return f"transition {row.index + 1} ({row.source} --{row.trigger}--> {row.dest})"
 
 
+def _check_names(data: dict[str, Any], origin: str) -> None:
+    for kind in ("states", "superstates"):
+        for name in data[kind]:
+            if not _NAME.fullmatch(name):
+                raise ChartError(f"{origin}: {kind[:-1]} name {name!r} is not a lowercase identifier "
+                                 f"(a-z, 0-9 and _, starting with a letter, at most 40 characters)")
+
+
 def _check_superstates(data: dict[str, Any], origin: str) -> dict[str, tuple[str, ...]]:
+    _check_names(data, origin)
     states, final = data["states"], set(data["final"])
     result: dict[str, tuple[str, ...]] = {}
     for name, spec in data["superstates"].items():

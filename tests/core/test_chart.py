@@ -247,3 +247,11 @@ def test_every_guard_action_and_deadline_is_named_by_the_chart():
     assert set(policy.GUARDS) == {g for r in chart.rows for g in r.guards + r.unless}
     assert set(policy.ACTIONS) == {a for r in chart.rows for a in r.actions}
     assert set(policy.DEADLINES) == {d for names in chart.state_deadlines.values() for d in names}
+
+
+@pytest.mark.parametrize("name", ["Running", "run ning", "run\x1b]0;x\x07", "1st", "a" * 41, ""])
+def test_a_state_name_that_is_not_a_plain_identifier_is_refused(name):
+    def rename(d):
+        d["states"][name] = d["states"].pop("probing")
+    with pytest.raises(ChartError, match="state name .* is not a lowercase identifier"):
+        load_chart(mutated(rename))
