@@ -158,7 +158,7 @@ class Composition:
     def status_file(self, now: float) -> "StatusFile":
         from .adapters.status_file import StatusFile
 
-        return StatusFile(paths.fsm_home(self.env) / "run", os.getpid(), now)
+        return StatusFile(paths.run_dir(self.env), os.getpid(), now)
 
     # -- the supervised session -------------------------------------------------------------------
 

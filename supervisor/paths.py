@@ -45,6 +45,11 @@ def logs_dir(env: Mapping[str, str] | None = None) -> Path:
     return fsm_home(env) / "logs"
 
 
+def run_dir(env: Mapping[str, str] | None = None) -> Path:
+    """One status file per live supervised session (``codex-fsm status`` reads them)."""
+    return fsm_home(env) / "run"
+
+
 def ensure_private_dir(path: Path) -> Path:
     """Create ``path`` and any missing parents as 0700: they may hold credentials.
 

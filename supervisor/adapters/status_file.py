@@ -21,9 +21,6 @@ from ..paths import ensure_private_dir
 from ..pool.atomic import write_private_file
 from ..pool.leases import process_start
 
-RUN_DIR_NAME = "run"
-
-
 @dataclass(frozen=True, slots=True)
 class SessionStatus:
     pid: int

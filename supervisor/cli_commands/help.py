@@ -72,7 +72,7 @@ def _places(env) -> list[tuple[str, Path, str]]:
             ("account pool", paths.pool_file(env), ""),
             ("account homes", paths.homes_dir(env), ""),
             ("transition logs", paths.logs_dir(env), ""),
-            ("session status", home / "run", ""),
+            ("session status", paths.run_dir(env), ""),
             ("your Codex home", paths.user_codex_home(env), codex_note)]
 
 

@@ -23,7 +23,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     root = Composition.load()
     now = time.time()
-    sessions = [asdict(s) for s in live_sessions(paths.fsm_home(root.env) / "run")]
+    sessions = [asdict(s) for s in live_sessions(paths.run_dir(root.env))]
     host = current_process().host
     accounts = admin.account_rows(root.pool_store.load(), now, lambda lease: owner_alive(lease, host))
     if args.json:

@@ -109,11 +109,6 @@ class Chart:
                 return r
         raise KeyError(row_id)
 
-    def superstates_of(self, state: str) -> tuple[str, ...]:
-        """The superstates holding ``state``, outermost first."""
-        holding = [name for name, members in self.superstates.items() if state in members]
-        return tuple(sorted(holding, key=lambda name: -len(self.superstates[name])))
-
     def is_else(self, row: Row) -> bool:
         """The unguarded row of a cell that has others: the fallback, tried last."""
         return not row.guarded and len(self.rows_for(row.source, row.trigger)) > 1

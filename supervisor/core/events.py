@@ -174,4 +174,3 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     ChildExited, LeaseLost, Tick, Interrupted, QuitKeyPressed,
 )
 EVENTS_BY_TRIGGER: dict[str, type[Event]] = {cls.trigger: cls for cls in EVENT_TYPES}
-TRIGGERS: tuple[str, ...] = tuple(sorted(EVENTS_BY_TRIGGER))
