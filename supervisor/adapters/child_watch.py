@@ -13,18 +13,20 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from ..core import events as ev
 from ..errors import ChildSpawnError, PoolError, RolloutError
-from .binding import SessionBinder
 from .input_tracker import InputTracker
 from .launcher import CodexLauncher, Launch
 from .osc import TurnSignals
 from .pty_child import SUBMIT_GAP_S
-from .rollout import RolloutReader
 from .terminal import Screen
 from .terminal_replies import AskedQueries
+
+if TYPE_CHECKING:
+    from .binding import SessionBinder
+    from .rollout import RolloutReader
 
 # Polling cadences (not decisions: they only turn files into events). Binding polls back off from
 # BIND_POLL_S to BIND_POLL_MAX_S; a turn signal makes the next one immediate.
@@ -79,6 +81,10 @@ class ChildWatch:
             launch = self._launcher.spawn(account, resume_session_id, self._screen.size())
         except (ChildSpawnError, PoolError) as exc:  # PoolError: the account home could not be prepared
             return [ev.SpawnFailed(at=self._clock(), reason=str(exc))]
+        # The binder and the rollout reader are imported once the child runs: a start waits for neither.
+        from .binding import SessionBinder
+        from .rollout import RolloutReader
+
         now = self._clock()
         binder = SessionBinder(launch.child.pid, (launch.codex_home / "sessions").resolve(),
                                self._launcher.session_cwd, now, expected_session_id)
@@ -208,6 +214,8 @@ class ChildWatch:
         if path is not None:
             self._session_rollout = path
         if running.rollout is None and path is not None:
+            from .rollout import RolloutReader
+
             running.rollout = RolloutReader(path, start_at_end=running.start_rollout_at_end)
             self._poll_rollout(running, now, events)
 
