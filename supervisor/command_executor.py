@@ -28,8 +28,7 @@ class CommandExecutor:
     stamps a new fact (a lease, a spawn) reads the clock itself."""
 
     def __init__(self, pool: GuardedPool, quota: QuotaPort, child: ChildWatch, keys: InputTracker,
-                 screen: Screen, label_of: LabelLookup, clock: Callable[[], float],
-                 session_id: Callable[[], str | None]) -> None:
+                 screen: Screen, label_of: LabelLookup, clock: Callable[[], float]) -> None:
         self._pool = pool
         self._quota = quota
         self._child = child
@@ -37,8 +36,6 @@ class CommandExecutor:
         self._screen = screen
         self._label_of = label_of
         self._clock = clock
-        # The session id the core holds: the only one a spawned child may be bound to.
-        self._session_id = session_id
         self.exit_status: int | None = None
         self._table: dict[type, Callable] = {
             cmd.LeaseCandidate: self._lease, cmd.ProbeQuota: self._probe,
@@ -73,7 +70,7 @@ class CommandExecutor:
         self._pool.record_quota(command.account, command.snapshot, at)
 
     def _spawn(self, command: cmd.SpawnChild, at: float) -> list[ev.Event]:
-        return self._child.start(command.account, command.resume_session_id, self._session_id())
+        return self._child.start(command.account, command.resume_session_id, command.bind_to)
 
     def _stop(self, command: cmd.StopChild, at: float) -> None:
         if not self._child.running:

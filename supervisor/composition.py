@@ -225,8 +225,7 @@ def assemble_loop(session: "Session", ports: LoopPorts, stdin_fd: int = 0, stdou
     child = ChildWatch(ports.launcher, screen, asked, keys, ports.clock)
     signals = SignalSource(child)
     heartbeat = PoolHeartbeat(pool, ports.heartbeat_s)
-    executor = CommandExecutor(pool, ports.quota, child, keys, screen, ports.label_of, ports.clock,
-                               session_id=lambda: session.context.session_id)
+    executor = CommandExecutor(pool, ports.quota, child, keys, screen, ports.label_of, ports.clock)
     # The user's request (``resume <id>``) is where the core first learns the session id.
     requested = ports.launcher.invocation.resume_id
 

@@ -200,7 +200,7 @@ def _executor(tty, pool, quota):
     from supervisor.command_executor import CommandExecutor
 
     return CommandExecutor(GuardedPool(pool), quota, _child_watch(tty), InputTracker(), Screen(tty, tty), str,
-                           time.time, session_id=lambda: None)
+                           time.time)
 
 
 def test_a_pool_that_cannot_be_locked_leases_nothing_now_instead_of_ending_the_session(tty_pair):

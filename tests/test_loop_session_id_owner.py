@@ -87,11 +87,11 @@ def _world(tmp_path: Path, tail: bytes):
     return launcher, watch, (out_r, out_w)
 
 
-def _run_until_exit(tmp_path: Path, tail: bytes, core_holds: str | None, command: cmd.SpawnChild):
+def _run_until_exit(tmp_path: Path, tail: bytes, command: cmd.SpawnChild):
     launcher, watch, fds = _world(tmp_path, tail)
     quota = SilentQuota()
     executor = CommandExecutor(GuardedPool(OnePool(lambda now: [])), quota, watch, InputTracker(),
-                               Screen(fds[1], fds[1]), str, time.time, session_id=lambda: core_holds)
+                               Screen(fds[1], fds[1]), str, time.time)
     try:
         assert executor.execute(command, time.time()) == []
         events: list[ev.Event] = []
@@ -108,8 +108,8 @@ def _run_until_exit(tmp_path: Path, tail: bytes, core_holds: str | None, command
 
 def test_a_resumed_child_is_bound_to_the_id_the_core_holds_not_the_one_it_printed(tmp_path) -> None:
     printed = b"To continue this session, run codex resume " + OTHER.encode()
-    resume = cmd.SpawnChild(account="acct-a", resume_session_id=HELD)
-    launcher, events = _run_until_exit(tmp_path, printed, HELD, resume)
+    resume = cmd.SpawnChild(account="acct-a", resume_session_id=HELD, bind_to=HELD)
+    launcher, events = _run_until_exit(tmp_path, printed, resume)
     assert launcher.spawned == [("acct-a", HELD)]
     assert [e.session_id for e in events if isinstance(e, ev.SessionBound)] == [HELD]
     assert isinstance(events[-1], ev.ChildExited)
@@ -117,14 +117,14 @@ def test_a_resumed_child_is_bound_to_the_id_the_core_holds_not_the_one_it_printe
 
 def test_a_fresh_child_is_bound_to_the_session_it_names(tmp_path) -> None:
     printed = b"To continue this session, run codex resume " + OTHER.encode()
-    launcher, events = _run_until_exit(tmp_path, printed, None, cmd.SpawnChild(account="acct-a"))
+    launcher, events = _run_until_exit(tmp_path, printed, cmd.SpawnChild(account="acct-a"))
     assert launcher.spawned == [("acct-a", None)]
     assert [e.session_id for e in events if isinstance(e, ev.SessionBound)] == [OTHER]
 
 
 def test_the_users_resume_request_is_where_the_core_learns_the_id(tmp_path) -> None:
     """``codex-fsm resume <id>``: the first spawn runs the user's own command, and its child is bound
-    to the id the core took from SessionStarted."""
-    launcher, events = _run_until_exit(tmp_path, b"", HELD, cmd.SpawnChild(account="acct-a"))
+    to the id the core took from SessionStarted, which the spawn command carries."""
+    launcher, events = _run_until_exit(tmp_path, b"", cmd.SpawnChild(account="acct-a", bind_to=HELD))
     assert launcher.spawned == [("acct-a", None)]
     assert [e.session_id for e in events if isinstance(e, ev.SessionBound)] == [HELD]

@@ -47,7 +47,7 @@ def scrub(text: str) -> str:
             return [walk(v, key) for v in node]
         if isinstance(node, str) and key in _ACCOUNT_KEYS:
             return account(node)
-        if isinstance(node, str) and key in ("session_id", "resume_session_id"):
+        if isinstance(node, str) and key in ("session_id", "resume_session_id", "bind_to"):
             return session(node)
         return node
 

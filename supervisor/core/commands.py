@@ -71,11 +71,15 @@ class RecordQuota(Command):
 
 @dataclass(frozen=True, slots=True)
 class SpawnChild(Command):
-    """Start Codex on ``account``: the user's own command, or ``resume <resume_session_id>``."""
+    """Start Codex on ``account``: the user's own command, or ``resume <resume_session_id>``.
+
+    ``bind_to`` is the session the core holds (None while it knows none): the only one the child may
+    be bound to, so no adapter keeps a copy of the session id of its own."""
 
     name: ClassVar[str] = "SpawnChild"
     account: str = ""
     resume_session_id: str | None = None
+    bind_to: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,13 +80,17 @@ CASES: dict[str, Case] = {
         [cmd.RecordQuota(account=ALPHA, snapshot=healthy(T)),
          cmd.Notify(kind="rotated", params=(("from", None), ("to", ALPHA), ("reason", None), ("used_5h", 20.0),
                                             ("used_weekly", 10.0), ("session_id", SID))),
-         cmd.SpawnChild(account=ALPHA, resume_session_id=SID)],
+         cmd.SpawnChild(account=ALPHA, resume_session_id=SID, bind_to=SID)],
         {"child_has_run": True, "session_id": SID}, check=lambda c: c.restarts == 1),
     "probing-quota_probed->running": Case(
         "probing", ev.QuotaProbed(at=T, account=ALPHA, snapshot=healthy(T)),
         [cmd.RecordQuota(account=ALPHA, snapshot=healthy(T)), cmd.SpawnChild(account=ALPHA),
          cmd.ProbeUnknownAccounts(limit=2, exclude=(ALPHA,))],
         check=lambda c: c.account == ALPHA and c.candidate is None),
+    "probing-quota_probed->running (the user asked to resume a session)": Case(
+        "probing", ev.QuotaProbed(at=T, account=ALPHA, snapshot=healthy(T)),
+        [cmd.RecordQuota(account=ALPHA, snapshot=healthy(T)), cmd.SpawnChild(account=ALPHA, bind_to=SID),
+         cmd.ProbeUnknownAccounts(limit=2, exclude=(ALPHA,))], {"session_id": SID}),
     "probing-quota_probed->running (background probes off)": Case(
         "probing", ev.QuotaProbed(at=T, account=ALPHA, snapshot=healthy(T)),
         [cmd.RecordQuota(account=ALPHA, snapshot=healthy(T)), cmd.SpawnChild(account=ALPHA)],
@@ -181,16 +185,16 @@ CASES: dict[str, Case] = {
     "running-child_exited->resuming": Case(
         "running", ev.ChildExited(at=T, signal=11),
         [cmd.RestoreTerminal(), cmd.Notify(kind="crash_resume", params=(("signal", 11), ("session_id", SID))),
-         cmd.SpawnChild(account=ALPHA, resume_session_id=SID)], check=lambda c: c.restarts == 1),
+         cmd.SpawnChild(account=ALPHA, resume_session_id=SID, bind_to=SID)], check=lambda c: c.restarts == 1),
     "prewarming-child_exited->resuming": Case(
         "prewarming", ev.ChildExited(at=T, signal=6),
         [cmd.RestoreTerminal(), cmd.ReleaseAccount(account=BRAVO),
          cmd.Notify(kind="crash_resume", params=(("signal", 6), ("session_id", SID))),
-         cmd.SpawnChild(account=ALPHA, resume_session_id=SID)], {"successor": BRAVO}),
+         cmd.SpawnChild(account=ALPHA, resume_session_id=SID, bind_to=SID)], {"successor": BRAVO}),
     "resuming-child_exited->resuming": Case(
         "resuming", ev.ChildExited(at=T, signal=11),
         [cmd.RestoreTerminal(), cmd.Notify(kind="crash_resume", params=(("signal", 11), ("session_id", SID))),
-         cmd.SpawnChild(account=ALPHA, resume_session_id=SID)], check=lambda c: c.restarts == 2),
+         cmd.SpawnChild(account=ALPHA, resume_session_id=SID, bind_to=SID)], check=lambda c: c.restarts == 2),
     "running-child_exited->exited": Case(
         "running", ev.ChildExited(at=T, code=0),
         [cmd.RestoreTerminal(), cmd.ReleaseAccount(account=ALPHA), cmd.Exit(status=0)]),
@@ -319,7 +323,7 @@ CASES: dict[str, Case] = {
          cmd.ReleaseAccount(account=ALPHA),
          cmd.Notify(kind="rotated", params=(("from", ALPHA), ("to", BRAVO), ("reason", "usage_limit"),
                                             ("used_5h", 20.0), ("used_weekly", 10.0), ("session_id", SID))),
-         cmd.SpawnChild(account=BRAVO, resume_session_id=SID)], {"successor": BRAVO},
+         cmd.SpawnChild(account=BRAVO, resume_session_id=SID, bind_to=SID)], {"successor": BRAVO},
         check=lambda c: c.account == BRAVO and c.restarts == 1 and c.ready_deadline == T + 15),
     "restarting-child_exited->probing": Case(
         "restarting", ev.ChildExited(at=T, code=0),

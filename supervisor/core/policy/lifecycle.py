@@ -79,7 +79,7 @@ def quit_on_key(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
 def spawn_child(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     ctx.child_has_run = True
     ctx.turn_active = False
-    return [cmd.SpawnChild(account=ctx.account or "")]
+    return [cmd.SpawnChild(account=ctx.account or "", bind_to=ctx.session_id)]
 
 
 @action
@@ -88,7 +88,7 @@ def spawn_resumed_child(ctx: SessionContext, event: ev.Event) -> list[cmd.Comman
     ctx.turn_active = False
     ctx.rotation_reason = None
     ctx.ready_deadline = event.at + ctx.settings.resume_ready_timeout_s
-    return [cmd.SpawnChild(account=ctx.account or "", resume_session_id=ctx.session_id)]
+    return [cmd.SpawnChild(account=ctx.account or "", resume_session_id=ctx.session_id, bind_to=ctx.session_id)]
 
 
 @action
