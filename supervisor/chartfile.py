@@ -20,6 +20,7 @@ from typing import Mapping
 from . import __version__
 from .core.chart import Chart, chart_from_cache, chart_to_cache, parse_chart
 from .errors import ChartError
+from .paths import ensure_private_dir
 
 CHART_ENV = "CODEX_FSM_CHART"
 # Where setup.cfg's data_files puts the chart, below the installation's data root.
@@ -78,7 +79,8 @@ def _save(cached_file: Path, chart: Chart) -> None:
     import tempfile  # only when the cache is written, not on a cached start
 
     try:
-        cached_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Every folder it creates is private: the first to create $CODEX_FSM_HOME may be this cache.
+        ensure_private_dir(cached_file.parent)
         fd, tmp = tempfile.mkstemp(dir=cached_file.parent, prefix=".chart-", suffix=".tmp")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -35,6 +35,7 @@ from . import __version__
 from .core.quota import Thresholds
 from .core.settings import SessionSettings
 from .errors import ConfigError
+from .paths import ensure_private_dir
 
 CONFIG_ENV = "CODEX_FSM_CONFIG"
 ENV_PREFIX = "CODEX_FSM_"
@@ -322,7 +323,8 @@ def _validated_marker(raw: dict[str, dict[str, Any]], accounts: dict[str, Any],
 def _remember(marker: Path) -> None:
     """Best effort: a start-up that cannot record it just validates again next time."""
     try:
-        marker.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Every folder it creates is private: the first to create $CODEX_FSM_HOME may be this cache.
+        ensure_private_dir(marker.parent)
         marker.touch(mode=0o600)
     except OSError:
         pass

@@ -4,6 +4,7 @@ the cache; a cache it cannot trust is ignored, never believed."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -75,3 +76,17 @@ def test_an_unwritable_cache_only_costs_a_validation(tmp_path):
     blocker = tmp_path / "cache"
     blocker.write_text("a file where the folder would go")
     assert load_chart_cached(default_chart_path(), blocker) == load_chart_file(default_chart_path())
+
+
+def test_the_cache_never_creates_the_codex_fsm_home_open_to_others(tmp_path):
+    """The chart cache may be the first thing to create $CODEX_FSM_HOME: every folder it makes is 0700."""
+    from supervisor.chartfile import load_session_chart
+
+    old = os.umask(0o022)
+    try:
+        home = tmp_path / "not" / "yet" / "fsm-home"
+        load_session_chart({"CODEX_FSM_HOME": str(home)})
+    finally:
+        os.umask(old)
+    for folder in (tmp_path / "not", tmp_path / "not" / "yet", home, home / "cache"):
+        assert oct(folder.stat().st_mode & 0o777) == "0o700", folder

@@ -163,3 +163,22 @@ def test_a_second_supervised_start_does_not_import_marshmallow(tmp_path: Path) -
     assert start() == "3 False"
     config.write_text("[probe]\nworkers = 4\n")
     assert start() == "4 True"  # a changed file meets the schema again
+
+
+def test_the_marker_never_creates_the_codex_fsm_home_open_to_others(tmp_path):
+    """The config's marker may be the first thing to create $CODEX_FSM_HOME: every folder it makes is 0700."""
+    import os
+
+    from supervisor.config import load_config
+
+    config_file = tmp_path / "config.toml"
+    config_file.write_text("[pool]\nlease_ttl_s = 40\n")
+    home = tmp_path / "new" / "fsm-home"
+    old = os.umask(0o022)
+    try:
+        load_config({"CODEX_FSM_CONFIG": str(config_file)}, validated_cache=home / "cache")
+    finally:
+        os.umask(old)
+    for folder in (tmp_path / "new", home, home / "cache"):
+        assert oct(folder.stat().st_mode & 0o777) == "0o700", folder
+    assert list((home / "cache").glob("config-*.valid"))
