@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from supervisor.demo.fake_backend.env import OFFLINE_PROXY_ENV
+from tests.fakes.demo_run import run_auto_demo
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
@@ -87,23 +88,4 @@ def test_the_installed_package_runs_from_the_venv_alone(venv: Path, tmp_path: Pa
 
 
 def test_the_installed_demo_rotates_in_front_of_the_user(venv: Path, tmp_path: Path) -> None:
-    env = outside_env(tmp_path, venv)
-    scratch, kept, user_home = tmp_path / "tmp", tmp_path / "kept", tmp_path / "home"
-
-    done = subprocess.run([str(venv / "bin" / "codex-fsm"), "demo", "--auto", "--output-dir", str(kept)],
-                          env=env, cwd=tmp_path, capture_output=True, text=True, timeout=180)
-
-    assert done.returncode == 0, done.stdout + done.stderr
-    [log] = kept.glob("demo-*.jsonl")
-    [diagram] = kept.glob("demo-*.svg")  # the suite has Graphviz (make test installs it)
-    assert f"transition log: {log}" in done.stdout
-    assert "the session's moves (" in done.stdout
-    assert " restarting → resuming (child_exited)" in done.stdout and "restarting-child_exited" not in done.stdout
-    assert "on screen: codex-fsm: session " in done.stdout and " moved from demo-a to demo-b: " in done.stdout
-    drawn = diagram.read_text()
-    assert "<svg" in drawn and "1. " in drawn and "resuming" in drawn
-    replayed = subprocess.run([str(venv / "bin" / "codex-fsm"), "replay", str(log)], env=env, cwd=tmp_path,
-                              capture_output=True, text=True, timeout=60)
-    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
-    assert list(scratch.iterdir()) == [], "the demo left files behind in its temporary directory"
-    assert not (user_home / ".codex").exists()
+    run_auto_demo([str(venv / "bin" / "codex-fsm")], outside_env(tmp_path, venv), tmp_path)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 
 from supervisor.demo.fake_backend.env import OFFLINE_PROXY_ENV
 from supervisor.demo.terminal import Terminal
+from tests.fakes.demo_run import run_auto_demo
 
 pytestmark = pytest.mark.e2e
 COMPOSER_READY = r"Ask Codex to do anything"
@@ -30,26 +30,7 @@ def demo_env(tmp_path: Path) -> dict[str, str]:
 
 def test_auto_demo_rotates_in_front_of_the_user_and_keeps_only_log_and_diagram(tmp_path: Path,
                                                                                codex_binary: Path) -> None:
-    env = demo_env(tmp_path)
-    scratch, kept, user_home = tmp_path / "tmp", tmp_path / "kept", tmp_path / "home"
-
-    done = subprocess.run([sys.executable, "-m", "supervisor.cli", "demo", "--auto", "--output-dir", str(kept)],
-                          env=env, cwd=tmp_path, capture_output=True, text=True, timeout=180)
-
-    assert done.returncode == 0, done.stdout + done.stderr
-    [log] = kept.glob("demo-*.jsonl")
-    [diagram] = kept.glob("demo-*.svg")  # the suite has Graphviz (make test installs it)
-    assert f"transition log: {log}" in done.stdout
-    assert "the session's moves (" in done.stdout
-    assert " restarting → resuming (child_exited)" in done.stdout and "restarting-child_exited" not in done.stdout
-    assert "on screen: codex-fsm: session " in done.stdout and " moved from demo-a to demo-b: " in done.stdout
-    drawn = diagram.read_text()
-    assert "<svg" in drawn and "1. " in drawn and "resuming" in drawn
-    replayed = subprocess.run([sys.executable, "-m", "supervisor.cli", "replay", str(log)], env=env,
-                              capture_output=True, text=True, timeout=60)
-    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
-    assert list(scratch.iterdir()) == [], "the demo left files behind in its temporary directory"
-    assert not (user_home / ".codex").exists()
+    run_auto_demo([sys.executable, "-m", "supervisor.cli"], demo_env(tmp_path), tmp_path)
 
 
 def test_interactive_demo_the_user_types_and_sees_the_rotation_after_two_prompts(tmp_path: Path,
