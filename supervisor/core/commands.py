@@ -6,18 +6,17 @@ that saw it, and the command only says "type it back".
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
+
+from .frozen import FrozenRecord
 
 from .quota import QuotaSnapshot
 
 
-@dataclass(frozen=True, slots=True)
-class Command:
+class Command(FrozenRecord):
     name: ClassVar[str] = ""
 
 
-@dataclass(frozen=True, slots=True)
 class LeaseCandidate(Command):
     """Lease the best available account; answered by account_leased or pool_exhausted."""
 
@@ -26,7 +25,6 @@ class LeaseCandidate(Command):
     exclude: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
 class ProbeQuota(Command):
     """Ask the usage endpoint about ``account``; answered by quota_probed or probe_failed."""
 
@@ -34,7 +32,6 @@ class ProbeQuota(Command):
     account: str = ""
 
 
-@dataclass(frozen=True, slots=True)
 class ProbeUnknownAccounts(Command):
     """Probe, in the background, up to ``limit`` accounts the pool has never had a snapshot of
     (not ``exclude``); each answer comes back as quota_probed / probe_failed for that account."""
@@ -44,13 +41,11 @@ class ProbeUnknownAccounts(Command):
     exclude: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
 class ReleaseAccount(Command):
     name: ClassVar[str] = "ReleaseAccount"
     account: str = ""
 
 
-@dataclass(frozen=True, slots=True)
 class CoolDown(Command):
     """Bench ``account`` until ``until`` (epoch seconds) and say why."""
 
@@ -60,7 +55,6 @@ class CoolDown(Command):
     reason: str = ""
 
 
-@dataclass(frozen=True, slots=True)
 class RecordQuota(Command):
     """Store the latest snapshot of ``account`` in the pool, so the next start needs no probe."""
 
@@ -69,7 +63,6 @@ class RecordQuota(Command):
     snapshot: QuotaSnapshot = QuotaSnapshot()
 
 
-@dataclass(frozen=True, slots=True)
 class SpawnChild(Command):
     """Start Codex on ``account``: the user's own command, or ``resume <resume_session_id>``.
 
@@ -82,7 +75,6 @@ class SpawnChild(Command):
     bind_to: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
 class StopChild(Command):
     """One rung of the stop ladder: ``interrupt`` (Ctrl-C twice), ``terminate``, ``kill``."""
 
@@ -90,28 +82,24 @@ class StopChild(Command):
     step: str = "interrupt"
 
 
-@dataclass(frozen=True, slots=True)
 class RestoreTerminal(Command):
     """Write the terminal-restore sequences before anything else is shown."""
 
     name: ClassVar[str] = "RestoreTerminal"
 
 
-@dataclass(frozen=True, slots=True)
 class RetypeDraft(Command):
     """Type the user's unsent draft into the resumed composer."""
 
     name: ClassVar[str] = "RetypeDraft"
 
 
-@dataclass(frozen=True, slots=True)
 class ResubmitPrompt(Command):
     """Submit again, once, the prompt a usage-limit error interrupted."""
 
     name: ClassVar[str] = "ResubmitPrompt"
 
 
-@dataclass(frozen=True, slots=True)
 class Notify(Command):
     """Show the user one line. ``kind`` picks the template; ``params`` fill it (no secrets)."""
 
@@ -126,7 +114,6 @@ class Notify(Command):
         return default
 
 
-@dataclass(frozen=True, slots=True)
 class Exit(Command):
     """The supervised session is over; codex-fsm exits with ``status``."""
 

@@ -1,25 +1,24 @@
 """Events: past-tense facts that drive the session machine.
 
-Each event is a frozen dataclass whose ``trigger`` names the table column it feeds, and each carries
-``at``, the moment it happened (epoch seconds) as read by the caller's clock: the core never reads a
-clock itself. Accounts are opaque ids; no event ever carries a token, an email or keystrokes.
+Each event is a frozen record (``frozen.FrozenRecord``) whose ``trigger`` names the table column it
+feeds, and each carries ``at``, the moment it happened (epoch seconds) as read by the caller's clock:
+the core never reads a clock itself. Accounts are opaque ids; no event ever carries a token, an email or keystrokes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
+
+from .frozen import FrozenRecord
 
 from .quota import QuotaSnapshot
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(FrozenRecord):
     trigger: ClassVar[str] = ""
     at: float
 
 
-@dataclass(frozen=True, slots=True)
 class SessionStarted(Event):
     """The supervisor started; ``session_id`` is set when the user asked to resume one."""
 
@@ -27,7 +26,6 @@ class SessionStarted(Event):
     session_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
 class AccountLeased(Event):
     """The pool leased ``account`` to this session (answer to LeaseCandidate)."""
 
@@ -35,7 +33,6 @@ class AccountLeased(Event):
     account: str = ""
 
 
-@dataclass(frozen=True, slots=True)
 class PoolExhausted(Event):
     """No account can be leased now. ``soonest_reset_at`` is None when none ever will be."""
 
@@ -44,7 +41,6 @@ class PoolExhausted(Event):
     reason: str = ""
 
 
-@dataclass(frozen=True, slots=True)
 class QuotaProbed(Event):
     """A usage probe of ``account`` answered."""
 
@@ -53,7 +49,6 @@ class QuotaProbed(Event):
     snapshot: QuotaSnapshot = QuotaSnapshot()
 
 
-@dataclass(frozen=True, slots=True)
 class ProbeFailed(Event):
     """A usage probe of ``account`` could not answer (``kind``: unavailable, auth, malformed)."""
 
@@ -63,7 +58,6 @@ class ProbeFailed(Event):
     retry_after_s: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
 class SpawnFailed(Event):
     """The Codex child could not be started."""
 
@@ -71,7 +65,6 @@ class SpawnFailed(Event):
     reason: str = ""
 
 
-@dataclass(frozen=True, slots=True)
 class SessionBound(Event):
     """The child's session id became known (open file, lock name or rollout)."""
 
@@ -79,19 +72,16 @@ class SessionBound(Event):
     session_id: str = ""
 
 
-@dataclass(frozen=True, slots=True)
 class ChildReady(Event):
     """The child's composer is ready for input (Codex's first OSC 7501 idle after spawn)."""
 
     trigger: ClassVar[str] = "child_ready"
 
 
-@dataclass(frozen=True, slots=True)
 class TurnStarted(Event):
     trigger: ClassVar[str] = "turn_started"
 
 
-@dataclass(frozen=True, slots=True)
 class TurnFinished(Event):
     """A turn ended (OSC 7501 done or the rollout's task_complete).
 
@@ -102,7 +92,6 @@ class TurnFinished(Event):
     last_input_at: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
 class QuotaObserved(Event):
     """The running account's rate limits as Codex recorded them in the rollout (no request made)."""
 
@@ -110,7 +99,6 @@ class QuotaObserved(Event):
     snapshot: QuotaSnapshot = QuotaSnapshot()
 
 
-@dataclass(frozen=True, slots=True)
 class UsageLimitHit(Event):
     """A turn failed with usage_limit_exceeded: the running account is exhausted now."""
 
@@ -118,7 +106,6 @@ class UsageLimitHit(Event):
     resets_at: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
 class ChildExited(Event):
     """The child process ended: ``code`` when it exited, ``signal`` when a signal killed it."""
 
@@ -134,7 +121,6 @@ class ChildExited(Event):
         return self.code if self.code is not None else 1
 
 
-@dataclass(frozen=True, slots=True)
 class LeaseLost(Event):
     """Another process superseded this session's lease on ``account``."""
 
@@ -142,7 +128,6 @@ class LeaseLost(Event):
     account: str = ""
 
 
-@dataclass(frozen=True, slots=True)
 class Tick(Event):
     """Time passed: sent when a deadline the core asked for is reached."""
 
@@ -150,7 +135,6 @@ class Tick(Event):
     last_input_at: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
 class Interrupted(Event):
     """codex-fsm itself received ``signal`` (SIGINT, SIGTERM, SIGHUP): the user wants out."""
 
@@ -158,7 +142,6 @@ class Interrupted(Event):
     signal: int = 2
 
 
-@dataclass(frozen=True, slots=True)
 class QuitKeyPressed(Event):
     """The user pressed a quit key (``key``: ctrl-c, ctrl-d or q) while no child ran to receive it.
 

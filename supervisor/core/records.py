@@ -12,6 +12,7 @@ from typing import Any, Mapping, TypeVar
 from ..errors import EventDecodeError
 from . import commands as cmd
 from . import events as ev
+from .frozen import record_fields
 from .quota import QuotaSnapshot, QuotaWindow, Thresholds
 from .settings import SessionSettings
 
@@ -50,7 +51,7 @@ def _encode_value(value: Any) -> Any:
 
 def _encode(obj: Any, type_name: str) -> JsonObject:
     data: JsonObject = {"type": type_name}
-    for f in fields(obj):
+    for f in record_fields(obj):
         data[f.name] = _encode_value(getattr(obj, f.name))
     return data
 
@@ -83,7 +84,7 @@ def _decode(data: Any, registry: Mapping[str, type[_Decoded]], what: str) -> _De
     cls = registry.get(data["type"])
     if cls is None:
         raise EventDecodeError(f"unknown {what} type {data['type']!r}")
-    known = {f.name: f for f in fields(cls)}
+    known = {f.name: f for f in record_fields(cls)}
     extra = sorted(set(data) - set(known) - {"type"})
     if extra:
         raise EventDecodeError(f"{what} {data['type']!r} has unknown fields: {', '.join(extra)}")
