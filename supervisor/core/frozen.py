@@ -3,9 +3,9 @@
 ``dataclasses`` writes and compiles an ``__init__``, ``__eq__``, ``__hash__``, ``__repr__``,
 ``__setattr__`` and ``__delattr__`` for every class: for the core's 32 event and command classes that
 was a quarter of a supervised start-up's import time. ``FrozenRecord`` gives the same behaviour
-(construction by field order or keyword, with defaults; equality and hashing by type and values, immutability, a readable
-repr) from one set of methods shared by all of them. ``typing.dataclass_transform`` tells type checkers
-to treat subclasses as frozen, keyword-only dataclasses.
+(construction by field order or keyword, with defaults; equality and hashing by type and values;
+immutability; a readable repr) from one set of methods shared by all of them. ``dataclass_transform``
+tells type checkers to treat subclasses as frozen dataclasses.
 
 Fields are a subclass's annotated class attributes, in order, after its bases' fields; an attribute
 annotated ``ClassVar[...]`` is not a field. A field without a default must be given.
@@ -56,7 +56,7 @@ class FrozenRecord:
         fields = self.__record_fields__
         if len(positional) > len(fields):
             raise TypeError(f"{type(self).__name__}() takes {len(fields)} fields, {len(positional)} were given")
-        for f, value in zip(fields, positional):
+        for f, value in zip(fields, positional, strict=False):  # fewer values: the rest by keyword
             if f.name in values:
                 raise TypeError(f"{type(self).__name__}() got {f.name!r} twice")
             values[f.name] = value
