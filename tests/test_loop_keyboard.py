@@ -65,8 +65,11 @@ def test_terminal_replies_around_a_rotation_keep_the_draft_and_reach_the_child_t
     composer = rig.control / f"composer-{resumed_pid}"
     wait_for(lambda: composer.exists() and composer.read_text() == "half typed",
              what="draft retyped into the resumed composer")
-    # The resumed child got its answers byte for byte (the leaving child's may precede them).
-    assert (rig.control / f"replies-{resumed_pid}").read_bytes().endswith(started_replies)
+    # The resumed child gets its answers byte for byte (the leaving child's may precede them). The child
+    # reads them whenever it next reads its input, which may be after it showed its composer.
+    replies = rig.control / f"replies-{resumed_pid}"
+    wait_for(lambda: replies.exists() and replies.read_bytes().endswith(started_replies),
+             what="the resumed child's own replies")
     child.send("\x15")
     quit_codex(child)
     _answer(child, b"\x1b[1;1R\x1b[?62;22c\x1b]11;rgb:0/0/0\x1b\\")
