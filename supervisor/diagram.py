@@ -8,7 +8,7 @@ Each edge line is ``triggers [guards]``: rows with the same guards share a line,
 priority carries its number (①, ②, ...), and the fallback of a cell with several rows says
 ``[else]``. Output is byte-stable: states in chart order, edges sorted.
 
-A transition log's path (``render_*_path``) is drawn apart: the states it visited and its moves as
+A transition log's path (``render_path_*``) is drawn apart: the states it visited and its moves as
 numbered steps with their times, so one session can be read as a story.
 """
 
@@ -116,39 +116,18 @@ def edges(chart: Chart) -> list[Edge]:
 # The chart
 
 
-def render_mermaid(chart: Chart, path: tuple[str, ...] | None = None) -> str:
-    """Mermaid's state diagrams cannot draw an edge between states of different composite states,
-    so superstates are not boxes here: their rows are drawn from each member."""
+def render_mermaid(chart: Chart) -> str:
+    """The same edges as the SVG; a superstate that edges leave is a composite state around its members."""
+    drawn = edges(chart)
     out = ["stateDiagram-v2", f"    [*] --> {chart.initial}"]
-    for edge in _flat_edges(chart):
+    for box in dict.fromkeys(e.tail for e in drawn if e.tail in chart.superstates):
+        out.append(f"    state {box} {{")
+        out.extend(f"        {member}" for member in chart.superstates[box])
+        out.append("    }")
+    for edge in drawn:
         out.append(f"    {edge.tail} --> {edge.head}: {'<br/>'.join(edge.lines)}")
     for state in sorted(chart.final):
         out.append(f"    {state} --> [*]")
-    if path:
-        return _with_visits(chart, out, path)
-    return "\n".join(out) + "\n"
-
-
-def _flat_edges(chart: Chart) -> list[Edge]:
-    grouped: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for edge in edges(chart):
-        tails = chart.superstates.get(edge.tail, (edge.tail,))
-        for tail in tails:
-            for line in edge.lines:
-                if line not in grouped[(tail, edge.head)]:
-                    grouped[(tail, edge.head)].append(line)
-    order = {s: i for i, s in enumerate(chart.states)}
-    keys = sorted(grouped, key=lambda k: (order[k[0]], order[k[1]]))
-    return [Edge(tail, head, tuple(grouped[(tail, head)])) for tail, head in keys]
-
-
-def _with_visits(chart: Chart, out: list[str], path: tuple[str, ...]) -> str:
-    visited = {chart.initial}
-    for row_id in path:
-        row = chart.row(row_id)
-        visited.update((row.source, row.dest))
-    out.append("    classDef visited fill:#ffe08a,stroke:#b8860b,stroke-width:2px")
-    out.append(f"    class {','.join(s for s in chart.states if s in visited)} visited")
     return "\n".join(out) + "\n"
 
 
@@ -186,9 +165,7 @@ def _anchor(superstate: str) -> str:
     return f"__any_{superstate}"
 
 
-def render_dot(chart: Chart, path: tuple[str, ...] | None = None) -> str:
-    if path:
-        raise DiagramError("a log's path is drawn by render_path_dot")
+def render_dot(chart: Chart) -> str:
     out = ["digraph session {", *_DOT_HEAD, '  __start [shape=point, width=0.15, label=""];']
     drawn = {e.tail for e in edges(chart)}
     children = _superstate_tree(chart, drawn)
@@ -240,11 +217,11 @@ def _run_dot(dot_text: str) -> str:
     return proc.stdout
 
 
-def render_svg(chart: Chart, path: tuple[str, ...] | None = None) -> str:
-    return _run_dot(render_dot(chart, path))
+def render_svg(chart: Chart) -> str:
+    return _run_dot(render_dot(chart))
 
 
-def render_table(chart: Chart, path: tuple[str, ...] | None = None) -> str:
+def render_table(chart: Chart) -> str:
     """Markdown: the reactions (which the diagram does not draw) and the order of every cell with
     several rows, so a reviewer sees which row wins."""
     out = ["### Reactions (the state does not change)", "",
