@@ -64,6 +64,32 @@ def _guard_text(chart: Chart, row: Row) -> str:
     return ""
 
 
+def _without_complements(chart: Chart, rows: list[Row]) -> list[tuple[Row, str]]:
+    """Each row with its guard text, where two rows of one trigger on one edge that differ only in
+    one guard, required by one and excluded by the other (``[headless]`` / ``[¬headless]``), are one
+    line: on this edge that guard decides only the actions (the table lists both), not the move."""
+    result: list[tuple[Row, str]] = []
+    merged: set[int] = set()
+    for i, row in enumerate(rows):
+        if i in merged:
+            continue
+        for j in range(i + 1, len(rows)):
+            other = rows[j]
+            if j in merged or other.trigger != row.trigger or row.priority or other.priority:
+                continue
+            split = (set(row.guards) ^ set(other.guards)) | (set(row.unless) ^ set(other.unless))
+            if len(split) == 1 and split <= (set(row.guards) | set(other.guards)) \
+                    and split <= (set(row.unless) | set(other.unless)):
+                merged.add(j)
+                common = [g for g in row.guards if g not in split], [u for u in row.unless if u not in split]
+                label = " and ".join([*common[0], *(f"not {u}" for u in common[1])])
+                result.append((row, f"[{_short(label)}]" if label else ""))
+                break
+        else:
+            result.append((row, _guard_text(chart, row)))
+    return result
+
+
 def _declared_rows(chart: Chart) -> list[Row]:
     """Each transition once, as written (a superstate's row is not repeated for every member)."""
     seen: set[tuple[str, int]] = set()
@@ -102,8 +128,8 @@ def edges(chart: Chart) -> list[Edge]:
     result = []
     for (tail, head) in sorted(grouped, key=lambda k: (order[k[0]], order[k[1]])):
         by_guard: dict[str, list[str]] = {}
-        for row in grouped[(tail, head)]:
-            triggers = by_guard.setdefault(_guard_text(chart, row), [])
+        for row, guard_text in _without_complements(chart, grouped[(tail, head)]):
+            triggers = by_guard.setdefault(guard_text, [])
             if row.trigger not in triggers:
                 triggers.append(row.trigger)
         lines = tuple(" ".join(part for part in (", ".join(triggers), guard) if part)
@@ -199,12 +225,32 @@ def render_dot(chart: Chart) -> str:
     # while its edge labels between two states that point both ways land on each other.
     for number, edge in enumerate(edges(chart), start=1):
         tail = _anchor(edge.tail) if edge.tail in chart.superstates else edge.tail
-        label = "\\n".join(_dot_quote(line)[1:-1] for line in edge.lines)
+        label = "\\n".join(_dot_quote(line)[1:-1] for line in _narrowed(edge.lines))
         out.append(f'  __label{number} [shape=plaintext, fontsize=9, label="{label}", margin=0, width=0, height=0];')
         out.append(f"  {tail} -> __label{number} [arrowhead=none];")
         out.append(f"  __label{number} -> {edge.head};")
     out.append("}")
     return "\n".join(out) + "\n"
+
+
+# A label line longer than this is broken before its guard while the edge has lines to spare: the
+# drawing stays narrow enough for a screen without a line more than LINE_BUDGET on any edge.
+_WIDE_LINE = 40
+LINE_BUDGET = 3
+
+
+def _narrowed(lines: tuple[str, ...]) -> tuple[str, ...]:
+    result = list(lines)
+    while len(result) < LINE_BUDGET:
+        widest = max(range(len(result)), key=lambda i: len(result[i]))
+        line = result[widest]
+        cut = line.find("[")
+        while cut > 0 and line[cut - 1] in _CIRCLED:
+            cut -= 1
+        if len(line) <= _WIDE_LINE or cut <= 0:
+            break
+        result[widest:widest + 1] = [line[:cut].rstrip(), line[cut:]]
+    return tuple(result)
 
 
 def _run_dot(dot_text: str) -> str:

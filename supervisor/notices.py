@@ -29,10 +29,18 @@ def _label(label_of: LabelLookup, account: object) -> str:
     return label_of(account) if isinstance(account, str) and account else "no account"
 
 
-def _manual(session_id: object) -> str:
+def _manual(session_id: object, headless: bool = False) -> str:
     if not session_id:
         return "no session to resume"
-    return f"resume by hand with `{shlex.join(['codex', 'resume', str(session_id)])}`"
+    command = ["codex", "exec", "resume"] if headless else ["codex", "resume"]
+    return f"resume by hand with `{shlex.join([*command, str(session_id)])}`"
+
+
+def _resets(notice: Notify) -> str:
+    epoch = notice.param("resets_at")
+    if not isinstance(epoch, (int, float)):
+        return ""
+    return f" (resets {_when(epoch)})"
 
 
 def _figures(notice: Notify) -> str:
@@ -49,32 +57,37 @@ def _hashable(value: object) -> bool:
     return value is None or isinstance(value, (str, int, float))
 
 
-def render(notice: Notify, label_of: LabelLookup) -> str:
+def render(notice: Notify, label_of: LabelLookup, headless: bool = False) -> str:
+    """The line for ``notice``. ``headless``: a ``codex exec`` run, named "exec" (a script's log shows
+    which run moved), and resumed by hand with ``codex exec resume``."""
     kind, p = notice.kind, notice.param
+    manual = (lambda session_id: _manual(session_id, headless))
     if kind == "rotated":
         source = p("from")
         reason = _REASONS.get(p("reason"), str(p("reason"))) if _hashable(p("reason")) else str(p("reason"))
         origin = f"from {_label(label_of, source)} " if source else ""
-        text = (f"session {p('session_id') or '(new)'} moved {origin}to {_label(label_of, p('to'))}: "
-                f"{reason}{_figures(notice)}")
+        subject = "exec" if headless else f"session {p('session_id') or '(new)'}"
+        text = (f"{subject} moved {origin}to {_label(label_of, p('to'))}: "
+                f"{reason}{_resets(notice)}{_figures(notice)}")
     elif kind == "pool_wait":
         text = (f"every account is at its limit; waiting {p('seconds')} s for the soonest reset "
                 f"at {_when(p('reset_at'))} (Ctrl-C to quit)")
     elif kind == "gave_up":
         reset = p("reset_at")
         soonest = f"; the soonest reset is {_when(reset)}" if reset is not None else ""
-        text = f"no account can continue ({p('reason') or 'pool exhausted'}){soonest}; {_manual(p('session_id'))}"
+        text = f"no account can continue ({p('reason') or 'pool exhausted'}){soonest}; {manual(p('session_id'))}"
     elif kind == "rotation_suspended":
         text = (f"rotation paused: {p('why')} ({p('restarts')} restarts); the session stays on this "
-                f"account; {_manual(p('session_id'))} later if it stops")
+                f"account; {manual(p('session_id'))} later if it stops")
     elif kind == "spawn_failed":
         text = f"could not start Codex: {p('reason')}"
     elif kind == "lease_lost":
-        text = f"another session took {_label(label_of, p('account'))}; moving at the next turn boundary"
+        after = "this run goes on there until it ends" if headless else "moving at the next turn boundary"
+        text = f"another session took {_label(label_of, p('account'))}; {after}"
     elif kind == "child_unkillable":
-        text = f"Codex did not stop even after SIGKILL; {_manual(p('session_id'))}"
+        text = f"Codex did not stop even after SIGKILL; {manual(p('session_id'))}"
     elif kind == "resume_hint":
-        text = f"Codex ended; {_manual(p('session_id'))}"
+        text = f"Codex ended; {manual(p('session_id'))}"
     elif kind == "no_session_to_resume":
         text = "the account had to change but Codex had not started a session yet; run codex-fsm again"
     elif kind == "crash_resume":

@@ -75,6 +75,24 @@ def test_no_edge_carries_more_than_three_lines_and_none_loops():
     assert not re.search(r"^  (\w+) -> \1\b", dot, re.MULTILINE)
 
 
+def test_the_dot_labels_keep_the_budget_after_long_lines_are_broken_before_their_guard():
+    dot = render_dot(CHART)
+    labels = re.findall(r'__label\d+ \[shape=plaintext, fontsize=9, label="([^"]*)"', dot)
+    assert len(labels) == len(edges(CHART))
+    for label in labels:
+        assert label.count("\\n") <= 2, label
+    # probing -> running had one long line: it is drawn as the trigger over its guard.
+    assert "quota_probed\\n②[candidate_has_headroom ∧ ¬child_has_run]" in labels
+
+
+def test_a_guard_that_only_chooses_the_actions_is_one_line_of_its_edge():
+    """resuming --child_ready--> running is taken in both modes; [headless] picks only what is typed."""
+    [edge] = [e for e in edges(CHART) if (e.tail, e.head) == ("resuming", "running")]
+    assert "child_ready" in edge.lines
+    assert not any(line.startswith("child_ready [") for line in edge.lines)
+    assert "| resuming | `child_ready` | headless → running; not headless → running |" in render_table(CHART)
+
+
 def test_every_state_and_transition_is_drawn_and_reactions_are_not():
     mermaid, dot = render_mermaid(CHART), render_dot(CHART)
     for state in CHART.states:

@@ -10,7 +10,7 @@ import pexpect
 
 from .fakes.rig import FAST_SETTINGS, quit_codex, submit, wait_for
 from supervisor.adapters.codex_args import NO_DAEMON_ARGS
-from supervisor.command_executor import CONTINUATION_PROMPT
+from supervisor.adapters.launcher import CONTINUATION_PROMPT
 
 
 def _session_ids(rig) -> list[str]:
@@ -82,7 +82,7 @@ def test_usage_limit_resumes_on_next_account_and_resubmits_the_prompt(rig):
         ("do the thing", "acct-a"), (CONTINUATION_PROMPT, "acct-b")]
     fired = rig.fired()
     assert "prewarming-usage_limit_hit->restarting" in fired
-    assert "resuming-child_ready->running" in fired
+    assert "resuming-child_ready->running[not headless]" in fired
     assert {"call": "cool_down", "account": "acct-a", "reason": "usage_limit"} in rig.pool_calls()
     assert rig.replays()
 
@@ -115,7 +115,7 @@ def test_no_account_left_tells_how_to_resume_by_hand_and_when(rig):
     assert child.match.group(1).decode() == session_id
     child.expect(pexpect.EOF)
     child.close()
-    assert child.exitstatus == 1
+    assert child.exitstatus == 75  # EX_TEMPFAIL: no account now, try again later
     assert "acquiring-pool_exhausted->exited" in rig.fired()
 
 

@@ -224,11 +224,52 @@ def nothing_usable() -> Scenario:
     events = [ev.SessionStarted(at=t),
               ev.PoolExhausted(at=t + 0.01, soonest_reset_at=None, reason="no enabled accounts")]
     return Scenario("nothing_usable", "no enabled account at all: give up at once with a clear message",
-                    events, 1, ("acquiring", "exited"))
+                    events, 75, ("acquiring", "exited"))
+
+
+def _exec_launch(t: float, used: float) -> list[ev.Event]:
+    """A headless run (``codex-fsm exec``): ready at its spawn, bound once its rollout appears."""
+    return [ev.SessionStarted(at=t, headless=True), ev.AccountLeased(at=t + 0.01, account=ALPHA),
+            ev.QuotaProbed(at=t + 0.2, account=ALPHA, snapshot=snap(used, 10, t + 0.2)),
+            ev.ChildReady(at=t + 0.21), ev.SessionBound(at=t + 0.6, session_id=SESSION)]
+
+
+def exec_prewarmed_handoff_at_the_limit() -> Scenario:
+    t = T0
+    events = _exec_launch(t, used=85) + [
+        ev.TurnStarted(at=t + 0.7), ev.QuotaObserved(at=t + 5.0, snapshot=snap(92, 10, t + 5.0)),  # prewarm
+        ev.AccountLeased(at=t + 5.01, account=BRAVO),
+        ev.QuotaProbed(at=t + 5.3, account=BRAVO, snapshot=snap(4, 2, t + 5.3)),
+        # Past the rotate floor with nobody typing: a headless run is not stopped for it.
+        ev.QuotaObserved(at=t + 20.0, snapshot=snap(97, 10, t + 20.0)),
+        ev.TurnFinished(at=t + 20.1), ev.TurnStarted(at=t + 20.2),
+        ev.QuotaObserved(at=t + 30.0, snapshot=snap(100, 10, t + 30.0, limit_reached=False)),
+        ev.UsageLimitHit(at=t + 30.01, resets_at=t + 3 * HOUR),
+        ev.ChildExited(at=t + 30.05, code=1),
+        ev.ChildReady(at=t + 30.06), ev.TurnStarted(at=t + 30.5),
+        ev.QuotaObserved(at=t + 31.5, snapshot=snap(6, 2, t + 31.5)), ev.TurnFinished(at=t + 31.6),
+        ev.ChildExited(at=t + 31.8, code=0)]
+    return Scenario("exec_prewarmed_handoff_at_the_limit",
+                    "codex-fsm exec: a successor prewarmed near the limit, no stop at the rotate floor, "
+                    "the run continued on it with `codex exec resume` once the usage limit ended it",
+                    events, 0, ("running", "prewarming", "restarting", "resuming", "running", "exited"))
+
+
+def exec_pool_exhausted_tempfail() -> Scenario:
+    t = T0
+    events = _exec_launch(t, used=50) + [
+        ev.TurnStarted(at=t + 0.7), ev.UsageLimitHit(at=t + 3.0, resets_at=t + 3 * HOUR),
+        ev.ChildExited(at=t + 3.05, code=1),
+        ev.PoolExhausted(at=t + 3.1, soonest_reset_at=t + 3 * HOUR, reason="every account is cooling down")]
+    return Scenario("exec_pool_exhausted_tempfail",
+                    "codex-fsm exec: the only account hit its limit and the soonest reset lies beyond the "
+                    "maximum wait: exit 75 (EX_TEMPFAIL) so the script retries later",
+                    events, 75, ("running", "restarting", "acquiring", "exited"),
+                    SessionSettings(max_pool_wait_s=600.0))
 
 
 SCENARIOS = [normal_session_and_quit, prewarm_rotate_resume_quit, usage_limit_reselect_resume,
              pool_exhausted_wait_resume, quit_while_waiting_for_the_pool, probe_failures_with_cooldowns,
              restart_budget_exhausted, thrash_guard, interrupt_during_restarting, child_crash, stop_ladder_escalation,
              exhausted_at_start_reset_then_launch,
-             nothing_usable]
+             nothing_usable, exec_prewarmed_handoff_at_the_limit, exec_pool_exhausted_tempfail]

@@ -21,9 +21,13 @@ class SessionContext:
     # A prewarmed, probed and still leased next account.
     successor: str | None = None
     session_id: str | None = None
+    # A headless run (``codex exec``): known from the start, never changes.
+    headless: bool = False
     # True once a child of this session has run: the next spawn resumes instead of starting fresh.
     child_has_run: bool = False
     restarts: int = 0
+    # The account the session left at its last rotation (named in the notice of the move).
+    retired_account: str | None = None
     rotation_times: list[float] = field(default_factory=list)
     # Why the current account must be left at the next quiet moment ("quota", "usage_limit", ...).
     rotation_reason: str | None = None

@@ -20,10 +20,14 @@ class Event(FrozenRecord):
 
 
 class SessionStarted(Event):
-    """The supervisor started; ``session_id`` is set when the user asked to resume one."""
+    """The supervisor started; ``session_id`` is set when the user asked to resume one.
+
+    ``headless``: the child is ``codex exec`` (or ``review``), not the TUI: no composer, no draft and
+    no user at a keyboard, so the chart rotates only at a usage limit or when a run ends."""
 
     trigger: ClassVar[str] = "session_started"
     session_id: str | None = None
+    headless: bool = False
 
 
 class AccountLeased(Event):

@@ -43,6 +43,9 @@ BYSTANDER_STATES = (("acquiring", "", {}), ("probing", "", {"candidate": ALPHA})
 CASES: dict[str, Case] = {
     # startup gate
     "acquiring-session_started->acquiring": Case("fresh", ev.SessionStarted(at=T), [cmd.LeaseCandidate()]),
+    "acquiring-session_started->acquiring (headless)": Case(
+        "fresh", ev.SessionStarted(at=T, session_id=SID, headless=True), [cmd.LeaseCandidate()],
+        check=lambda c: c.headless and c.session_id == SID),
     "acquiring-account_leased->probing": Case("acquiring", ev.AccountLeased(at=T, account=BRAVO),
                                               [cmd.ProbeQuota(account=BRAVO)], check=lambda c: c.candidate == BRAVO),
     "acquiring-pool_exhausted->acquiring": Case(
@@ -56,7 +59,8 @@ CASES: dict[str, Case] = {
     "acquiring-pool_exhausted->exited": Case(
         "acquiring", ev.PoolExhausted(at=T, soonest_reset_at=None, reason="no enabled accounts"),
         [cmd.Notify(kind="gave_up", params=(("reason", "no enabled accounts"), ("reset_at", None),
-                                            ("session_id", None))), cmd.Exit(status=1)]),
+                                            ("session_id", None))), cmd.Exit(status=75)],
+        check=lambda c: c.exit_status == 75),
     "acquiring-tick->acquiring[wait_elapsed]": Case("acquiring", ev.Tick(at=T), [cmd.LeaseCandidate()],
                                                     {"wait_until": T - 1}, check=lambda c: c.wait_until is None),
     "acquiring-tick->acquiring[countdown_due]": Case(
@@ -82,6 +86,15 @@ CASES: dict[str, Case] = {
                                             ("used_weekly", 10.0), ("session_id", SID))),
          cmd.SpawnChild(account=ALPHA, resume_session_id=SID, bind_to=SID)],
         {"child_has_run": True, "session_id": SID}, check=lambda c: c.restarts == 1),
+    "probing-quota_probed->resuming (after a usage limit on another account)": Case(
+        "probing", ev.QuotaProbed(at=T, account=ALPHA, snapshot=healthy(T)),
+        [cmd.RecordQuota(account=ALPHA, snapshot=healthy(T)),
+         cmd.Notify(kind="rotated", params=(("from", CHARLIE), ("to", ALPHA), ("reason", "usage_limit"),
+                                            ("resets_at", T + 900), ("used_5h", 20.0), ("used_weekly", 10.0),
+                                            ("session_id", SID))),
+         cmd.SpawnChild(account=ALPHA, resume_session_id=SID, bind_to=SID)],
+        {"child_has_run": True, "session_id": SID, "retired_account": CHARLIE, "rotation_reason": "usage_limit",
+         "usage_limit_resets_at": T + 900}),
     "probing-quota_probed->running": Case(
         "probing", ev.QuotaProbed(at=T, account=ALPHA, snapshot=healthy(T)),
         [cmd.RecordQuota(account=ALPHA, snapshot=healthy(T)), cmd.SpawnChild(account=ALPHA),
@@ -257,6 +270,16 @@ CASES: dict[str, Case] = {
         "prewarming", ev.QuotaObserved(at=T, snapshot=near_rotate(T)),
         [cmd.RecordQuota(account=ALPHA, snapshot=near_rotate(T))], {"turn_active": True},
         check=lambda c: c.rotation_reason == "quota"),
+    # Headless: no quiet moment ends a run at the rotate floor; the successor waits for a limit or the end.
+    "prewarming-quota_observed->prewarming[pressure_rotate] (headless)": Case(
+        "prewarming", ev.QuotaObserved(at=T, snapshot=near_rotate(T)),
+        [cmd.RecordQuota(account=ALPHA, snapshot=near_rotate(T))], {"headless": True},
+        check=lambda c: c.rotation_reason == "quota"),
+    "prewarming-turn_finished->prewarming (headless)": Case(
+        "prewarming", ev.TurnFinished(at=T), [], {"headless": True, "rotation_reason": "quota", "turn_active": True},
+        check=lambda c: not c.turn_active),
+    "prewarming-tick->prewarming[else] (headless)": Case(
+        "prewarming", ev.Tick(at=T), [], {"headless": True, "rotation_reason": "quota"}),
     "prewarming-quota_observed->prewarming[else]": Case(
         "prewarming", ev.QuotaObserved(at=T, snapshot=near_prewarm(T)),
         [cmd.RecordQuota(account=ALPHA, snapshot=near_prewarm(T))]),
@@ -322,7 +345,7 @@ CASES: dict[str, Case] = {
         [cmd.RestoreTerminal(), cmd.CoolDown(account=ALPHA, until=5000, reason="usage_limit"),
          cmd.ReleaseAccount(account=ALPHA),
          cmd.Notify(kind="rotated", params=(("from", ALPHA), ("to", BRAVO), ("reason", "usage_limit"),
-                                            ("used_5h", 20.0), ("used_weekly", 10.0), ("session_id", SID))),
+                                            ("resets_at", 5000), ("used_5h", 20.0), ("used_weekly", 10.0), ("session_id", SID))),
          cmd.SpawnChild(account=BRAVO, resume_session_id=SID, bind_to=SID)], {"successor": BRAVO},
         check=lambda c: c.account == BRAVO and c.restarts == 1 and c.ready_deadline == T + 15),
     "restarting-child_exited->probing": Case(
@@ -344,13 +367,20 @@ CASES: dict[str, Case] = {
     "restarting-lease_lost->restarting": Case("restarting", ev.LeaseLost(at=T, account=BRAVO), [], {"successor": BRAVO},
                                               check=lambda c: c.successor is None),
     # resumed child ready
-    "resuming-child_ready->running (a prompt awaits resubmission)": Case(
+    "resuming-child_ready->running[not headless] (a prompt awaits resubmission)": Case(
         "resuming", ev.ChildReady(at=T), [cmd.ResubmitPrompt(), cmd.RetypeDraft()], {"resubmit_pending": True},
         check=lambda c: not c.resubmit_pending),
-    "resuming-child_ready->running": Case("resuming", ev.ChildReady(at=T), [cmd.RetypeDraft()]),
+    "resuming-child_ready->running[not headless]": Case("resuming", ev.ChildReady(at=T), [cmd.RetypeDraft()]),
+    # A headless run was given its continuation prompt when spawned: nothing is typed, even with a
+    # prompt interrupted by the usage limit.
+    "resuming-child_ready->running[headless]": Case(
+        "resuming", ev.ChildReady(at=T), [], {"headless": True, "resubmit_pending": True, "ready_deadline": T + 9},
+        check=lambda c: c.ready_deadline is None),
     "resuming-tick->running (a prompt awaits resubmission)": Case(
         "resuming", ev.Tick(at=T), [cmd.ResubmitPrompt(), cmd.RetypeDraft()],
         {"ready_deadline": T - 1, "resubmit_pending": True}, check=lambda c: not c.resubmit_pending),
+    "resuming-tick->resuming (headless: its child_ready comes with the spawn)": Case(
+        "resuming", ev.Tick(at=T), [], {"headless": True, "ready_deadline": T - 1}),
     "resuming-tick->running": Case("resuming", ev.Tick(at=T), [cmd.RetypeDraft()], {"ready_deadline": T - 1}),
     "resuming-tick->resuming": Case("resuming", ev.Tick(at=T), [], {"ready_deadline": T + 5}),
 }

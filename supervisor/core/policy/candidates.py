@@ -151,15 +151,20 @@ def show_countdown(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     return [wait_notice(ctx, event.at)]
 
 
+# No account can run now, nor within the maximum wait: EX_TEMPFAIL from sysexits.h, so a script can
+# tell "try again later" from Codex's own failures (which exit 1).
+POOL_EXHAUSTED_STATUS = 75
+
+
 @action
 def give_up(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     assert isinstance(event, ev.PoolExhausted)
-    ctx.exit_status = 1
+    ctx.exit_status = POOL_EXHAUSTED_STATUS
     return [cmd.Notify(kind="gave_up", params=(
                 ("reason", event.reason), ("reset_at", event.soonest_reset_at),
                 ("session_id", ctx.session_id))),
             *release_held(ctx, including_account=False),
-            cmd.Exit(status=1)]
+            cmd.Exit(status=POOL_EXHAUSTED_STATUS)]
 
 
 @action
@@ -204,6 +209,7 @@ def retire_account(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     old = ctx.account
     if old is None:
         return []
+    ctx.retired_account = old
     commands: list[cmd.Command] = []
     if ctx.rotation_reason in ("quota", "usage_limit"):
         until = cooldown_until(ctx, ctx.last_snapshot, old, event.at, ctx.usage_limit_resets_at)

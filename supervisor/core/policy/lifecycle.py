@@ -30,6 +30,13 @@ def crash_resumable(ctx: SessionContext, event: ev.Event) -> bool:
 
 
 @guard
+def headless(ctx: SessionContext, event: ev.Event) -> bool:
+    """The child is ``codex exec``: nobody types into it, so there is no quiet moment to wait for and
+    no composer to type into; a resumed run carries its continuation prompt on its command line."""
+    return ctx.headless
+
+
+@guard
 def quit_requested(ctx: SessionContext, event: ev.Event) -> bool:
     return ctx.quit_signal is not None
 
@@ -58,6 +65,7 @@ def ready_overdue(ctx: SessionContext, event: ev.Event) -> bool:
 def remember_start(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     assert isinstance(event, ev.SessionStarted)
     ctx.session_id = event.session_id
+    ctx.headless = event.headless
     return []
 
 

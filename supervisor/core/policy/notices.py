@@ -35,7 +35,8 @@ def report_spawn_failure(ctx: SessionContext, event: ev.Event) -> list[cmd.Comma
 
 @action
 def announce_reselected(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
-    return [rotation_notice(ctx, None, event.at)]
+    """The session continues on a freshly selected account: from the one it retired, if any."""
+    return [rotation_notice(ctx, ctx.retired_account, event.at)]
 
 
 @action
@@ -46,6 +47,9 @@ def announce_crash_resume(ctx: SessionContext, event: ev.Event) -> list[cmd.Comm
 
 
 def rotation_notice(ctx: SessionContext, previous: str | None, now: float) -> cmd.Notify:
+    # A usage limit names when the old account resets; a move for any other reason shows figures only.
+    resets = (("resets_at", ctx.usage_limit_resets_at),) \
+        if ctx.rotation_reason == "usage_limit" and ctx.usage_limit_resets_at is not None else ()
     return cmd.Notify(kind="rotated", params=(
-        ("from", previous), ("to", ctx.account), ("reason", ctx.rotation_reason),
+        ("from", previous), ("to", ctx.account), ("reason", ctx.rotation_reason), *resets,
         *quota_figures(ctx.last_snapshot, now), ("session_id", ctx.session_id)))
