@@ -10,6 +10,7 @@ from typing import Callable
 
 from .adapters.child_watch import ChildWatch
 from .adapters.input_tracker import InputTracker
+from .adapters.launcher import CONTINUATION_PROMPT
 from .adapters.pool_guard import GuardedPool
 from .adapters.terminal import Screen
 from .core import commands as cmd
@@ -18,17 +19,13 @@ from .core.policy import STOP_LADDER
 from .notices import LabelLookup, render
 from .ports import QuotaPort
 
-# Typed after a usage-limit rotation instead of the interrupted prompt: the resumed thread's history
-# already holds that user message, so re-typing it would show the model the user's words twice.
-CONTINUATION_PROMPT = "Please continue where you left off."
-
 
 class CommandExecutor:
     """``execute(command, at)``: ``at`` is when the event that asked for it happened; anything that
     stamps a new fact (a lease, a spawn) reads the clock itself."""
 
     def __init__(self, pool: GuardedPool, quota: QuotaPort, child: ChildWatch, keys: InputTracker,
-                 screen: Screen, label_of: LabelLookup, clock: Callable[[], float]) -> None:
+                 screen: Screen, label_of: LabelLookup, clock: Callable[[], float], headless: bool = False) -> None:
         self._pool = pool
         self._quota = quota
         self._child = child
@@ -36,6 +33,7 @@ class CommandExecutor:
         self._screen = screen
         self._label_of = label_of
         self._clock = clock
+        self._headless = headless  # only the notices' wording: "exec moved…", `codex exec resume <id>`
         self.exit_status: int | None = None
         self._table: dict[type, Callable] = {
             cmd.LeaseCandidate: self._lease, cmd.ProbeQuota: self._probe,
@@ -92,7 +90,7 @@ class CommandExecutor:
             self._child.type_in(CONTINUATION_PROMPT.encode("utf-8"), submit=True)
 
     def _notify(self, command: cmd.Notify, at: float) -> None:
-        self._screen.notice(render(command, self._label_of).encode("utf-8", "replace"))
+        self._screen.notice(render(command, self._label_of, self._headless).encode("utf-8", "replace"))
 
     def _exit(self, command: cmd.Exit, at: float) -> None:
         self.exit_status = command.status

@@ -94,7 +94,7 @@ class ChildWatch:
             running.rollout = RolloutReader(self._session_rollout, start_at_end=True)
         self._running = running
         self._signals.reset()
-        return []
+        return [ev.ChildReady(at=now)] if launch.ready_at_spawn else []
 
     def stop(self, step: str) -> None:
         if self._running is not None:
@@ -256,6 +256,8 @@ class ChildWatch:
 
     def _drain_remaining_output(self, running: _Running, now: float) -> None:
         """Copy what the dead child left in the pty before anything else is written."""
+        if running.child.fd is None:
+            return  # a headless child wrote straight to the user's own descriptors
         while True:
             try:
                 data = os.read(running.child.fd, 65536)

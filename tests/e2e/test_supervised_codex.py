@@ -20,7 +20,7 @@ import pytest
 from supervisor.demo.fake_backend import ConversationItem, FakeChatGPTBackend, read_refresh_token
 from supervisor.demo.fake_backend.world import SupervisedWorld
 from supervisor.demo.terminal import Terminal
-from supervisor.command_executor import CONTINUATION_PROMPT
+from supervisor.adapters.launcher import CONTINUATION_PROMPT
 from tests.e2e.codex_files import resume_session_id, rollout_files, rollout_lines
 
 pytestmark = pytest.mark.e2e

@@ -21,6 +21,12 @@ between launches). ``<account>`` is the basename of ``$CODEX_HOME``:
 * ``hold-exec``: a non-interactive subcommand writes ``exec-running-<pid>`` (its account) and runs
   until ``release-exec`` exists;
 * ``exit-code``: exit with this code on quit (or at once for a non-interactive subcommand);
+* ``exec [opts] PROMPT|-``, ``exec [opts] resume <id> PROMPT`` behave like ``codex exec``: one turn in
+  the rollout (``source: exec``), the final message on stdout (``--json``: thread.started, turn.started,
+  item.completed, turn.completed / error, turn.failed), ``-o FILE`` written on success; a usage limit
+  prints ``ERROR: …`` on stderr and exits 1. ``exec-delay`` holds every exec turn that many seconds
+  (after the rollout is open, so a test can interrupt it), ``exec-log`` gets each run's prompt, stdin and
+  isatty facts;
 * ``query-terminal``: like Codex, query the terminal (cursor position, device attributes, background
   colour) at start-up, waiting up to 2 s for the cursor position before drawing the composer, and again
   on exit. Replies are never composer text; each one received is logged to ``replies-<pid>``.
@@ -229,10 +235,87 @@ def quit_cleanly(session: Session) -> None:
     sys.exit(int(code.read_text()) if code.exists() else 0)
 
 
+EXEC_VALUE_OPTIONS = {"-c", "--config", "-m", "--model", "-p", "--profile", "-C", "--cd", "-s", "--sandbox",
+                      "-i", "--image", "--add-dir", "--enable", "--disable", "-o", "--output-last-message",
+                      "--output-schema", "--color"}
+
+
+def run_exec(argv: list[str]) -> None:
+    """``codex exec`` as far as codex-fsm relies on it (see the module docstring)."""
+    options: dict[str, str | bool] = {}
+    words: list[str] = []
+    i = argv.index("exec") + 1
+    while i < len(argv):
+        arg = argv[i]
+        if arg in EXEC_VALUE_OPTIONS:
+            options[arg] = argv[i + 1]
+            i += 2
+            continue
+        if arg.startswith("-") and arg != "-":
+            options[arg] = True
+        else:
+            words.append(arg)
+        i += 1
+    resume_id = words[1] if words[:1] == ["resume"] and len(words) > 1 else None
+    prompt_words = words[2:] if resume_id else words
+    stdin_tty = os.isatty(0)
+    if not prompt_words or prompt_words[0] == "-":
+        prompt = sys.stdin.read().strip()
+        stdin_text = ""
+    else:
+        prompt = prompt_words[0]
+        stdin_text = "" if stdin_tty else sys.stdin.read()
+    report("exec-log.jsonl", {"prompt": prompt, "stdin": stdin_text, "account": ACCOUNT, "resume_id": resume_id,
+                              "stdout_tty": os.isatty(1), "stdin_tty": stdin_tty, "options": sorted(options)})
+    session = Session(resume_id)
+    json_events = bool(options.get("--json"))
+
+    def event(payload: dict) -> None:
+        if json_events:
+            print(json.dumps(payload), flush=True)
+
+    event({"type": "thread.started", "thread_id": session.id})
+    event({"type": "turn.started"})
+    report("prompts.jsonl", {"prompt": prompt, "account": ACCOUNT, "session": session.id})
+    session.write("event_msg", {"type": "task_started", "turn_id": str(uuid.uuid4())})
+    session.write("response_item", {"type": "message", "role": "user",
+                                    "content": [{"type": "input_text", "text": prompt}]})
+    delay = control("exec-delay")
+    if delay.exists():
+        time.sleep(float(delay.read_text()))
+    limit = control(f"limit-{ACCOUNT}")
+    if limit.exists():
+        limit.unlink()
+        message = "You've hit your usage limit. Try again later."
+        session.write("event_msg", {"type": "token_count", "info": None, "rate_limits": rate_limits(100.0, 7.0)})
+        session.write("event_msg", {"type": "task_complete", "last_agent_message": None, "error": {
+            "message": message, "codex_error_info": "usage_limit_exceeded"}})
+        event({"type": "error", "message": message})
+        event({"type": "turn.failed", "error": {"message": message}})
+        print(f"ERROR: {message}", file=sys.stderr, flush=True)
+        sys.exit(1)
+    five, weekly = quota()
+    answer = f"ANSWER to {prompt} on {ACCOUNT}"
+    session.write("event_msg", {"type": "token_count", "info": {}, "rate_limits": rate_limits(five, weekly)})
+    session.write("event_msg", {"type": "task_complete", "last_agent_message": answer})
+    event({"type": "item.completed", "item": {"id": "item_0", "type": "agent_message", "text": answer}})
+    event({"type": "turn.completed", "usage": {"input_tokens": 10, "output_tokens": 2}})
+    if not json_events:
+        print(answer, flush=True)
+    last_message = options.get("-o") or options.get("--output-last-message")
+    if isinstance(last_message, str):
+        Path(last_message).write_text(answer)
+    code = control("exit-code")
+    sys.exit(int(code.read_text()) if code.exists() else 0)
+
+
 def main() -> None:
     words = positionals(sys.argv[1:])
     report("spawns.jsonl", {"argv": sys.argv[1:], "account": ACCOUNT, "pid": os.getpid(), "started_at": STARTED_AT,
                             "env": sorted(k for k in os.environ if k.startswith("CODEX"))})
+    if words[:1] == ["exec"] and not control("hold-exec").exists():
+        run_exec(sys.argv[1:])
+        return
     if words and words[0] not in ("resume", "fork") and " " not in words[0]:
         print(f"fake codex {words[0]} on {ACCOUNT}", flush=True)  # a non-interactive subcommand
         if control("hold-exec").exists():

@@ -88,7 +88,7 @@ def _start(argv: list[str], env: dict[str, str], stamp: Path) -> tuple[float, fl
 
 def handoff_ms(work: Path) -> float:
     """codex-fsm's own time in a usage-limit rotation: old child reaped → resumed child spawned."""
-    from supervisor.command_executor import CONTINUATION_PROMPT
+    from supervisor.adapters.launcher import CONTINUATION_PROMPT
     from tests.fakes.rig import Rig, submit
 
     rig_root = work / "handoff"
