@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError
@@ -123,7 +123,7 @@ def parse_headless(invocation: Invocation) -> HeadlessRun:
     value, a surplus positional), or a form codex-fsm does not continue (``exec fork``, ``exec help``).
     """
     levels = _levels(invocation)
-    form = _form(invocation, levels)
+    form = _form(invocation, levels)  # raises for what is not a headless run
     exec_level = levels[0] if invocation.command in EXEC_COMMANDS else None
     top = levels[-1]
     shows_help = (levels[0].subcommand == "help"
@@ -236,11 +236,10 @@ def _levels(invocation: Invocation) -> list[_Level]:
     if invocation.command == "review":
         return [_checked(_words(rest, REVIEW, stop_at=None), 1)]
     if invocation.command not in EXEC_COMMANDS:
-        _form(invocation, [])  # raises
-    first = _words(rest, EXEC, stop_at=EXEC_SUBCOMMANDS)
+        return []  # _form names the command that is not a headless run
+    first = _checked(_words(rest, EXEC, stop_at=EXEC_SUBCOMMANDS), 1)
     if first.subcommand is None:
-        return [_checked(first, 1)]
-    _checked(first, 1)
+        return [first]
     sub_args = rest[sum(len(w.args) for w in first.words) + 1:]
     table = {"resume": EXEC_RESUME, "review": EXEC_REVIEW}.get(first.subcommand)
     if table is None:

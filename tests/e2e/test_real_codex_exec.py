@@ -9,7 +9,6 @@ real, so an argv Codex's parser would reject fails the test. Measured numbers ar
 from __future__ import annotations
 
 import json
-import os
 import signal
 import statistics
 import subprocess
@@ -285,7 +284,7 @@ def test_a_signal_mid_turn(sent: signal.Signals, expected_returncode: int, fake_
             child.wait()
     left = sorted(pid for pid in before if _alive(pid))
     print(f"\n[d] {sent.name}: returncode {child.returncode} after {took:.2f}s; children before {sorted(before)}, "
-          f"left {left}; events {[json.loads(l)['type'] for l in stdout.splitlines() if l.strip()]}; "
+          f"left {left}; events {[json.loads(line)['type'] for line in stdout.splitlines() if line.strip()]}; "
           f"stderr tail {stderr[-300:]!r}")
     assert child.returncode == expected_returncode
     assert took < 5.0
@@ -318,16 +317,18 @@ def test_how_long_an_answered_exec_run_takes(
                                   f"timed prompt {n}"], env=env, cwd=work_dir, stdin=subprocess.DEVNULL,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         appeared = None
-        while child.poll() is None or appeared is None:
+        while child.poll() is None:  # measuring, not synchronising: look every 5 ms until the run ends
             if appeared is None and set(rollout_files(home.path)) - known:
                 appeared = time.monotonic() - started
-            if child.poll() is not None and appeared is None:
-                appeared = float("nan") if not set(rollout_files(home.path)) - known else time.monotonic() - started
             time.sleep(0.005)
-        walls.append(time.monotonic() - started)
+        wall = time.monotonic() - started
+        if appeared is None and set(rollout_files(home.path)) - known:
+            appeared = wall  # appeared within the last look
+        assert appeared is not None, "the run left no rollout"
+        walls.append(wall)
         to_rollout.append(appeared)
         assert child.returncode == 0
     print(f"\n[e] wall {['%.2f' % w for w in walls]} median {statistics.median(walls):.2f}s; "
           f"spawn to rollout {['%.3f' % r for r in to_rollout]} median {statistics.median(to_rollout):.3f}s")
     assert statistics.median(walls) < 10.0
-    assert all(r == r and r < statistics.median(walls) + 1 for r in to_rollout)  # r == r: not NaN
+    assert all(r <= w for r, w in zip(to_rollout, walls, strict=True))
