@@ -26,8 +26,9 @@ class SessionContext:
     # True once a child of this session has run: the next spawn resumes instead of starting fresh.
     child_has_run: bool = False
     restarts: int = 0
-    # The account the session left at its last rotation (named in the notice of the move).
+    # The account the session left at its last rotation and its last figures (for the notice of the move).
     retired_account: str | None = None
+    retired_snapshot: QuotaSnapshot | None = None
     rotation_times: list[float] = field(default_factory=list)
     # Why the current account must be left at the next quiet moment ("quota", "usage_limit", ...).
     rotation_reason: str | None = None

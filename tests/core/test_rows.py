@@ -82,19 +82,18 @@ CASES: dict[str, Case] = {
     "probing-quota_probed->resuming": Case(
         "probing", ev.QuotaProbed(at=T, account=ALPHA, snapshot=healthy(T)),
         [cmd.RecordQuota(account=ALPHA, snapshot=healthy(T)),
-         cmd.Notify(kind="rotated", params=(("from", None), ("to", ALPHA), ("reason", None), ("used_5h", 20.0),
-                                            ("used_weekly", 10.0), ("session_id", SID))),
+         cmd.Notify(kind="rotated", params=(("from", None), ("to", ALPHA), ("reason", None), ("session_id", SID))),
          cmd.SpawnChild(account=ALPHA, resume_session_id=SID, bind_to=SID)],
         {"child_has_run": True, "session_id": SID}, check=lambda c: c.restarts == 1),
     "probing-quota_probed->resuming (after a usage limit on another account)": Case(
         "probing", ev.QuotaProbed(at=T, account=ALPHA, snapshot=healthy(T)),
         [cmd.RecordQuota(account=ALPHA, snapshot=healthy(T)),
          cmd.Notify(kind="rotated", params=(("from", CHARLIE), ("to", ALPHA), ("reason", "usage_limit"),
-                                            ("resets_at", T + 900), ("used_5h", 20.0), ("used_weekly", 10.0),
+                                            ("resets_at", T + 900), ("used_5h", 97.0), ("used_weekly", 10.0),
                                             ("session_id", SID))),
          cmd.SpawnChild(account=ALPHA, resume_session_id=SID, bind_to=SID)],
-        {"child_has_run": True, "session_id": SID, "retired_account": CHARLIE, "rotation_reason": "usage_limit",
-         "usage_limit_resets_at": T + 900}),
+        {"child_has_run": True, "session_id": SID, "retired_account": CHARLIE, "retired_snapshot": near_rotate(T),
+         "rotation_reason": "usage_limit", "usage_limit_resets_at": T + 900}),
     "probing-quota_probed->running": Case(
         "probing", ev.QuotaProbed(at=T, account=ALPHA, snapshot=healthy(T)),
         [cmd.RecordQuota(account=ALPHA, snapshot=healthy(T)), cmd.SpawnChild(account=ALPHA),

@@ -209,7 +209,7 @@ def retire_account(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     old = ctx.account
     if old is None:
         return []
-    ctx.retired_account = old
+    ctx.retired_account, ctx.retired_snapshot = old, ctx.last_snapshot
     commands: list[cmd.Command] = []
     if ctx.rotation_reason in ("quota", "usage_limit"):
         until = cooldown_until(ctx, ctx.last_snapshot, old, event.at, ctx.usage_limit_resets_at)
@@ -221,7 +221,7 @@ def retire_account(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
 @action
 def adopt_successor(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     previous, ctx.account, ctx.successor = ctx.account, ctx.successor, None
-    return [rotation_notice(ctx, previous, event.at)]
+    return [rotation_notice(ctx, previous, event.at, ctx.last_snapshot)]  # still the old account's
 
 
 @deadline

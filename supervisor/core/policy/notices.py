@@ -36,7 +36,7 @@ def report_spawn_failure(ctx: SessionContext, event: ev.Event) -> list[cmd.Comma
 @action
 def announce_reselected(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     """The session continues on a freshly selected account: from the one it retired, if any."""
-    return [rotation_notice(ctx, ctx.retired_account, event.at)]
+    return [rotation_notice(ctx, ctx.retired_account, event.at, ctx.retired_snapshot)]
 
 
 @action
@@ -46,10 +46,13 @@ def announce_crash_resume(ctx: SessionContext, event: ev.Event) -> list[cmd.Comm
         ("signal", event.signal), ("session_id", ctx.session_id)))]
 
 
-def rotation_notice(ctx: SessionContext, previous: str | None, now: float) -> cmd.Notify:
+def rotation_notice(ctx: SessionContext, previous: str | None, now: float,
+                    figures_of: QuotaSnapshot | None) -> cmd.Notify:
+    """The move to ``ctx.account`` from ``previous``, with the figures of the account left (``figures_of``)."""
     # A usage limit names when the old account resets; a move for any other reason shows figures only.
     resets = (("resets_at", ctx.usage_limit_resets_at),) \
         if ctx.rotation_reason == "usage_limit" and ctx.usage_limit_resets_at is not None else ()
     return cmd.Notify(kind="rotated", params=(
         ("from", previous), ("to", ctx.account), ("reason", ctx.rotation_reason), *resets,
-        *quota_figures(ctx.last_snapshot, now), ("session_id", ctx.session_id)))
+        *quota_figures(figures_of, now),
+        ("session_id", ctx.session_id)))
