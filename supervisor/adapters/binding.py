@@ -29,8 +29,14 @@ _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 _ROLLOUT_NAME = re.compile(rf"/sessions/\d{{4}}/\d{{2}}/\d{{2}}/rollout-[^/]*?({_UUID})\.jsonl$")
 _LOCK_NAME = re.compile(rf"/thread-writer-locks/({_UUID})\.lock$")
 RESUME_HINT = re.compile(rb"codex resume (" + _UUID.encode() + rb")")
-# Rollout timestamps and folder dates come from Codex's clock; allow for rounding to the second.
+# File times and folder dates are rounded to the second: a file this much older than the spawn may still
+# be the child's.
 _CREATION_SLACK_S = 2.0
+# The session_meta timestamp (milliseconds, the same clock) is taken after Codex started, and the spawn
+# moment is read before the spawn: a session that started before it is an earlier run's, however
+# close (a script that runs `codex-fsm exec` twice within a second in one folder must not make the
+# second run's binding ambiguous). The slack only covers the timestamp's truncation to milliseconds.
+_META_SLACK_S = 0.002
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +140,7 @@ def scan_recent(sessions_root: Path, cwd: str, spawned_at: float, now: float,
                 continue
             if meta is None or meta.cwd is None or os.path.realpath(meta.cwd) != wanted_cwd:
                 continue
-            if meta.started_at is not None and meta.started_at < spawned_at - _CREATION_SLACK_S:
+            if meta.started_at is not None and meta.started_at < spawned_at - _META_SLACK_S:
                 continue
             matches.append(Binding(meta.session_id, Path(entry.path)))
     return matches[0] if len(matches) == 1 else None

@@ -29,8 +29,10 @@ if TYPE_CHECKING:
     from .rollout import RolloutReader
 
 # Polling cadences (not decisions: they only turn files into events). Binding polls back off from
-# BIND_POLL_S to BIND_POLL_MAX_S; a turn signal makes the next one immediate.
-BIND_POLL_S = 0.2
+# BIND_POLL_S to BIND_POLL_MAX_S; a turn signal makes the next one immediate. The first polls come
+# early: a headless run that hits its limit at once ends about 0.3 s after its spawn, and its open
+# files are the exact witness only while it lives.
+BIND_POLL_S = 0.05
 BIND_POLL_MAX_S = 2.0
 ROLLOUT_POLL_S = 0.5
 ROLLOUT_RETRY_S = 5.0
@@ -77,6 +79,7 @@ class ChildWatch:
         """Spawn Codex on ``account`` (``resume <resume_session_id>`` when given). ``expected_session_id``
         is the session the core holds: the only one this child may be bound to. A spawn that fails
         (the binary, the pty, the account home) is the SpawnFailed event, never an exception."""
+        spawned_at = self._clock()  # before the spawn: the child's session cannot have started earlier
         try:
             launch = self._launcher.spawn(account, resume_session_id, self._screen.size())
         except (ChildSpawnError, PoolError) as exc:  # PoolError: the account home could not be prepared
@@ -87,7 +90,7 @@ class ChildWatch:
 
         now = self._clock()
         binder = SessionBinder(launch.child.pid, (launch.codex_home / "sessions").resolve(),
-                               self._launcher.session_cwd, now, expected_session_id)
+                               self._launcher.session_cwd, spawned_at, expected_session_id)
         running = _Running(launch, binder, now)
         running.start_rollout_at_end = expected_session_id is not None
         if resume_session_id is not None and self._session_rollout is not None:

@@ -122,7 +122,8 @@ class Session:
             self.rollout_fd = os.open(folder / name, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
             self.write("session_meta", {
                 "id": self.id, "session_id": self.id, "cwd": os.getcwd(), "originator": "codex-tui",
-                "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(self.started)) + ".000Z",
+                "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(self.started))
+                + f".{int(self.started * 1000) % 1000:03d}Z",
                 "cli_version": "0.169.0", "source": "cli"})
         line = {"timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()), "ordinal": self.ordinal,
                 "type": kind, "payload": payload}
