@@ -181,6 +181,37 @@ class Composition:
         session = Session(chart, settings)
         return Supervised(session, ports, log, assemble_loop(session, ports))
 
+    def supervised_headless(self, invocation: "Invocation", max_wait_s: float | None = None) -> "Supervised":
+        """The same core, chart and ports for ``codex exec``/``review``: the child on the user's own
+        descriptors, codex-fsm's notices on stderr, no keyboard. ``max_wait_s`` overrides how long
+        the run may wait for a reset when every account is spent."""
+        from dataclasses import replace
+
+        from .adapters.exec_args import headless_launch_args, parse_headless, resolve_last
+        from .adapters.launcher import CONTINUATION_PROMPT, HeadlessLauncher
+        from .chartfile import load_session_chart
+        from .core.session import Session
+
+        run = resolve_last(parse_headless(self.with_extra_args(invocation)), paths.user_codex_home(self.env),
+                           os.getcwd())
+        accounts = self.pool_store.load().accounts
+        settings = self.session_settings(accounts)
+        if max_wait_s is not None:
+            settings = replace(settings, max_pool_wait_s=max_wait_s)
+        labels = {record.id: record.label for record in accounts}
+        pool = self.session_pool(settings.thresholds_for)
+        launcher = HeadlessLauncher(self.codex_binary(), run.invocation,
+                                    lambda session_id: headless_launch_args(run, session_id, CONTINUATION_PROMPT),
+                                    self.env, os.getcwd(), pool.codex_home)
+        now = time.time()
+        chart = load_session_chart(self.env)
+        log = self.transition_log(chart, settings, now)
+        ports = LoopPorts(pool=pool, quota=self.quota(), log=log, launcher=launcher, clock=time.time,
+                          label_of=lambda account: labels.get(account, "account …" + account[-4:]),
+                          status=self.status_file(now), heartbeat_s=self.config.pool.heartbeat_s)
+        session = Session(chart, settings)
+        return Supervised(session, ports, log, assemble_headless_loop(session, ports, run.resume_id))
+
 
 @dataclass
 class LoopPorts:
@@ -205,63 +236,93 @@ class Supervised:
 
 
 def assemble_loop(session: "Session", ports: LoopPorts, stdin_fd: int = 0, stdout_fd: int = 1) -> "SupervisorLoop":
-    """Connect the loop's parts around ``ports``: the child watch, the keyboard, the signals, the quota
-    answers and the heartbeat as event sources; the executor for the commands; their lifetimes."""
+    """Connect the loop's parts around ``ports`` for the TUI: the child in a pty, the keyboard, the
+    signals, the quota answers and the heartbeat as event sources; the executor; their lifetimes."""
     from .adapters import terminal
-    from .adapters.child_watch import ChildWatch
-    from .adapters.input_tracker import InputTracker
     from .adapters.keyboard import KeyboardSource
-    from .adapters.pool_guard import GuardedPool, PoolHeartbeat
-    from .adapters.signal_source import SignalSource
     from .adapters.terminal_replies import AskedQueries
-    from .command_executor import CommandExecutor
-    from .core import events as ev
-    from .loop import LoopWiring, SupervisorLoop
 
     interactive = os.isatty(stdin_fd)
     screen = terminal.Screen(stdout_fd, size_fd=stdin_fd if interactive else stdout_fd)
-    keys, asked = InputTracker(), AskedQueries()
-    pool = GuardedPool(ports.pool)
-    child = ChildWatch(ports.launcher, screen, asked, keys, ports.clock)
-    signals = SignalSource(child)
-    heartbeat = PoolHeartbeat(pool, ports.heartbeat_s)
-    executor = CommandExecutor(pool, ports.quota, child, keys, screen, ports.label_of, ports.clock)
+    asked = AskedQueries()
     # The user's request (``resume <id>``) is where the core first learns the session id.
-    requested = ports.launcher.invocation.resume_id
+    parts = _LoopParts(ports, screen, asked)
+    keyboard = KeyboardSource(stdin_fd, parts.child, parts.keys, asked)
+    return parts.loop(session, keyboard=keyboard, raw_mode=terminal.RawMode(stdin_fd) if interactive else None,
+                      requested=ports.launcher.invocation.resume_id, headless=False)
 
-    @contextmanager
-    def closing_ports() -> Iterator[None]:
-        try:
+
+def assemble_headless_loop(session: "Session", ports: LoopPorts, requested: str | None,
+                           stderr_fd: int = 2) -> "SupervisorLoop":
+    """The loop for ``codex exec``: no keyboard (stdin is the child's), no raw mode, notices on stderr."""
+    from .adapters.headless_child import StderrNotices
+    from .adapters.terminal_replies import AskedQueries
+
+    parts = _LoopParts(ports, StderrNotices(stderr_fd), AskedQueries())
+    return parts.loop(session, keyboard=None, raw_mode=None, requested=requested, headless=True)
+
+
+class _LoopParts:
+    """What both forms of the loop share: the child watch, the guarded pool and its heartbeat, the
+    signals, the executor, and the lifetimes that close them on every way out."""
+
+    def __init__(self, ports: LoopPorts, screen, asked) -> None:
+        from .adapters.child_watch import ChildWatch
+        from .adapters.input_tracker import InputTracker
+        from .adapters.pool_guard import GuardedPool, PoolHeartbeat
+        from .adapters.signal_source import SignalSource
+
+        self.ports = ports
+        self.screen = screen
+        self.keys = InputTracker()
+        self.pool = GuardedPool(ports.pool)
+        self.child = ChildWatch(ports.launcher, screen, asked, self.keys, ports.clock)
+        self.signals = SignalSource(self.child)
+        self.heartbeat = PoolHeartbeat(self.pool, ports.heartbeat_s)
+
+    def loop(self, session: "Session", keyboard, raw_mode, requested: str | None, headless: bool) -> "SupervisorLoop":
+        from .command_executor import CommandExecutor
+        from .core import events as ev
+        from .loop import LoopWiring, SupervisorLoop
+
+        ports, child, heartbeat, keys = self.ports, self.child, self.heartbeat, self.keys
+        executor = CommandExecutor(self.pool, ports.quota, child, keys, self.screen, ports.label_of, ports.clock,
+                                   headless=headless)
+
+        @contextmanager
+        def closing_ports() -> Iterator[None]:
+            try:
+                yield
+            finally:
+                ports.pool.close(ports.clock())
+                ports.quota.close()
+                if ports.status is not None:
+                    ports.status.remove()
+
+        @contextmanager
+        def heartbeat_started() -> Iterator[None]:
+            heartbeat.start(ports.clock())
             yield
-        finally:
-            ports.pool.close(ports.clock())
-            ports.quota.close()
-            if ports.status is not None:
-                ports.status.remove()
 
-    @contextmanager
-    def heartbeat_started() -> Iterator[None]:
-        heartbeat.start(ports.clock())
-        yield
+        @contextmanager
+        def child_abandoned_on_exit() -> Iterator[None]:
+            try:
+                yield
+            finally:
+                child.abandon()
 
-    @contextmanager
-    def child_abandoned_on_exit() -> Iterator[None]:
-        try:
-            yield
-        finally:
-            child.abandon()
-
-    lifetimes = [closing_ports(), signals, *([terminal.RawMode(stdin_fd)] if interactive else []),
-                 heartbeat_started(), child_abandoned_on_exit()]
-    status = ports.status
-    wiring = LoopWiring(
-        sources=(signals, child, KeyboardSource(stdin_fd, child, keys, asked), _QuotaEvents(ports.quota), heartbeat),
-        executor=executor, log=ports.log, clock=ports.clock,
-        start=lambda now: ev.SessionStarted(at=now, session_id=requested),
-        last_input_at=lambda: keys.last_input_at,
-        status=None if status is None else _LabelledStatus(status, ports.label_of),
-        lifetimes=lifetimes)
-    return SupervisorLoop(session, wiring)
+        lifetimes = [closing_ports(), self.signals, *([raw_mode] if raw_mode is not None else []),
+                     heartbeat_started(), child_abandoned_on_exit()]
+        sources = (self.signals, child, *([keyboard] if keyboard is not None else []),
+                   _QuotaEvents(ports.quota), heartbeat)
+        status = ports.status
+        wiring = LoopWiring(
+            sources=sources, executor=executor, log=ports.log, clock=ports.clock,
+            start=lambda now: ev.SessionStarted(at=now, session_id=requested, headless=headless),
+            last_input_at=lambda: keys.last_input_at,
+            status=None if status is None else _LabelledStatus(status, ports.label_of),
+            lifetimes=lifetimes)
+        return SupervisorLoop(session, wiring)
 
 
 class _QuotaEvents(ReadOnlySource):

@@ -1,8 +1,9 @@
 """``codex-fsm [codex args]``: supervise an interactive Codex, or forward anything else to it.
 
 Interactive forms (no subcommand, a prompt, ``resume``, ``fork``, with any options) run under the
-supervisor loop. Everything else (``exec``, ``login``, ``mcp``, ``--help``, ``--version`` …) is
-forwarded as-is; ``exec`` and ``review`` still run on a leased, healthy account.
+supervisor loop with the child in a pty; ``exec`` and ``review`` run under the same chart on the
+user's own descriptors. Everything else (``login``, ``mcp``, ``--help``, ``--version`` …) is
+forwarded as-is.
 
 The concrete pool, quota, config and log classes are built in one place, ``supervisor.composition``.
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from typing import Mapping
 
 from .adapters.codex_args import Invocation, classify, forward_args
@@ -29,6 +29,8 @@ def main(argv: list[str]) -> int:
         if chosen is None:
             return 0
         invocation = classify(chosen)
+    if invocation.command in ACCOUNT_COMMANDS:
+        return supervise_headless(invocation, os.environ)
     if not invocation.interactive:
         return forward(invocation, os.environ)
     if not os.isatty(0):
@@ -56,72 +58,31 @@ def supervise(invocation: Invocation, env: Mapping[str, str]) -> int:
         supervised.log.close()
 
 
+def supervise_headless(invocation: Invocation, env: Mapping[str, str]) -> int:
+    """``exec``/``review`` under the chart: probed, leased, logged, and continued on the next account
+    with ``codex exec resume`` when a usage limit ends a run. Their ``--help`` is Codex's, forwarded."""
+    from .adapters.exec_args import parse_headless, take_max_wait
+    from .composition import Composition
+
+    invocation, max_wait_s = take_max_wait(invocation)
+    if parse_headless(invocation).shows_help:
+        return forward(invocation, env)
+    supervised = Composition.load(env, remember_validated=True).supervised_headless(invocation, max_wait_s)
+    try:
+        return supervised.loop.run()
+    finally:
+        supervised.log.close()
+
+
 def forward(invocation: Invocation, env: Mapping[str, str]) -> int:
-    """Run Codex with the user's arguments unchanged, carrying its exit status (128+N on signal N)."""
+    """Run Codex with the user's arguments unchanged (login, mcp, --help, ...): it replaces codex-fsm."""
     from .adapters.codex_binary import child_env
     from .composition import Composition
 
-    root = Composition.load(env)
-    binary = root.codex_binary()
+    binary = Composition.load(env).codex_binary()
     argv = [str(binary.path), *forward_args(invocation)]
-    if invocation.command not in ACCOUNT_COMMANDS:
-        os.execve(argv[0], argv, child_env(env, binary, None))
-    return _forward_on_account(argv, binary, root)
-
-
-def _forward_on_account(argv: list[str], binary, root) -> int:
-    """``exec``/``review`` on the pool's best-ranked account, leased for the run."""
-    import signal
-    import subprocess
-
-    from .adapters.codex_binary import child_env
-    from .core import events as ev
-    from .errors import PoolError
-
-    pool = root.session_pool(root.session_settings().thresholds_for)
-    leased = pool.lease_candidate("session", (), time.time())
-    if not isinstance(leased, ev.AccountLeased):
-        pool.close(time.time())
-        raise PoolError(f"no account can run `codex {argv[3] if len(argv) > 3 else ''}`: {leased.reason}")
-    child = subprocess.Popen(argv, env=child_env(root.env, binary, pool.codex_home(leased.account)))
-    forwarded = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    previous = {s: signal.signal(s, lambda number, _frame: child.send_signal(number)) for s in forwarded}
-    try:
-        code = _wait_holding_lease(child, pool, root.config.pool.heartbeat_s)
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
-        pool.close(time.time())
-    return 128 - code if code < 0 else code
-
-
-def _wait_holding_lease(child, pool, heartbeat_s: float) -> int:
-    """Wait for ``child``, renewing the pool's leases every ``heartbeat_s``: an unrenewed lease goes stale
-    after the lease TTL and another session would take the account while this Codex still runs on it.
-
-    A lease lost anyway (the pool file was edited, the machine slept past the TTL) is reported once;
-    the child keeps running, since killing the user's work would be worse than sharing the account.
-    """
-    import subprocess
-
-    from .core import events as ev
-    from .errors import CodexFsmError
-    from .terminal_text import for_terminal
-
-    warned = False
-    while True:
-        try:
-            return child.wait(timeout=heartbeat_s)
-        except subprocess.TimeoutExpired:
-            pass
-        try:
-            lost = [event for event in pool.heartbeat(time.time()) if isinstance(event, ev.LeaseLost)]
-        except CodexFsmError:
-            continue  # the pool file is busy or unreadable now; the next beat retries well within the TTL
-        if lost and not warned:
-            warned = True
-            print(f"codex-fsm: warning: the lease on account …{for_terminal(lost[0].account[-4:])} was lost; "
-                  "another session may use that account while this command runs", file=sys.stderr)
+    os.execve(argv[0], argv, child_env(env, binary, None))
+    return 127  # not reached: execve replaces this process or raises
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,6 +1,6 @@
 """The composition root is the only place commands get their adapters from: a pool setting from the
 config file (the lease TTL, the lock wait) and the pool's home from the environment reach the objects
-of every command (supervise, forward exec, accounts, status, doctor)."""
+of every command (supervise, exec, accounts, status, doctor)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,9 @@ import pytest
 from supervisor.adapters.codex_args import classify
 from supervisor.cli import main
 from supervisor.composition import Composition
-from supervisor.errors import PoolError
 from supervisor.pool.credentials import CredentialStore
 from supervisor.pool.session_pool import SessionPool
 from supervisor.pool.store import PoolStore
-from supervisor.wrapper import forward
 
 LEASE_TTL_S = 42.0
 LOCK_TIMEOUT_S = 3.5
@@ -81,9 +79,15 @@ def test_the_supervised_session_gets_the_configured_pool(world, built) -> None:
     _assert_configured(built, Path(world["CODEX_FSM_HOME"]), "PoolStore", "SessionPool", "CredentialStore")
 
 
-def test_forwarded_exec_leases_on_the_configured_pool(world, built) -> None:
-    with pytest.raises(PoolError, match="the pool has no accounts"):
-        forward(classify(["exec", "do it"]), dict(world))
+def test_the_supervised_exec_gets_the_configured_pool(world, built) -> None:
+    root = Composition.load()
+    supervised = root.supervised_headless(classify(["exec", "--json", "do it"]), max_wait_s=30.0)
+    try:
+        assert supervised.ports.heartbeat_s == 5.0
+        assert supervised.session.settings.max_pool_wait_s == 30.0  # --max-wait over the config
+    finally:
+        supervised.ports.quota.close()
+        supervised.log.close()
     _assert_configured(built, Path(world["CODEX_FSM_HOME"]), "PoolStore", "SessionPool")
 
 

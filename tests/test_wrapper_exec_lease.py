@@ -54,7 +54,7 @@ def test_exec_renews_its_lease_past_the_ttl_so_no_other_session_takes_the_accoun
         second.close(time.time())
     finally:
         text = _finish(rig, child, stderr)
-    assert "warning" not in text, text
+    assert "codex-fsm:" not in text, text
     assert _lease(env, account) is None  # given back when the exec ended
 
 
@@ -62,8 +62,9 @@ def test_exec_whose_lease_is_taken_warns_once_and_keeps_running(rig):
     env, child, account, stderr = _start_held_exec(rig)
     try:
         pool_store(env).mutate(lambda pool: setattr(pool.get(account), "lease", None))
-        wait_for(lambda: "lease on account" in (rig.root / "exec.stderr").read_text(), what="the warning")
+        wait_for(lambda: "another session took" in (rig.root / "exec.stderr").read_text(), what="the notice")
         assert child.poll() is None  # the user's command goes on
     finally:
         text = _finish(rig, child, stderr)
-    assert text.count("lease on account") == 1, text
+    assert text.count("another session took") == 1, text
+    assert "this run goes on there until it ends" in text

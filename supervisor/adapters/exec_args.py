@@ -343,3 +343,54 @@ def _before_separator(args: tuple[str, ...]) -> tuple[str, ...]:
 def _session_folder(cd: str | None, cwd: str) -> str:
     """The folder Codex resolves the run in: ``-C`` (relative to ours) or ours."""
     return os.path.normpath(os.path.join(cwd, os.path.expanduser(cd))) if cd else cwd
+
+
+# ---- codex-fsm's own option ---------------------------------------------------------------------------
+
+MAX_WAIT_OPTION = "--max-wait"
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600}
+
+
+def take_max_wait(invocation: Invocation) -> tuple[Invocation, float | None]:
+    """codex-fsm's ``--max-wait DURATION`` (``600``, ``90s``, ``10m``, ``2h``) taken out of a headless run's
+    own options (after ``exec``/``review``, before ``--``): how long the run may wait for a reset when every
+    account is spent, instead of the configured ``max_pool_wait_s``. Codex has no such option (the drift
+    test of the option tables would say so); the rest of the command line reaches Codex unchanged."""
+    rest = list(invocation.rest)
+    found: float | None = None
+    i = 0
+    while i < len(rest):
+        arg = rest[i]
+        if arg == "--":
+            break
+        name, eq, inline = arg.partition("=")
+        if name != MAX_WAIT_OPTION:
+            i += 1
+            continue
+        if eq:
+            value, width = inline, 1
+        elif i + 1 < len(rest):
+            value, width = rest[i + 1], 2
+        else:
+            raise ConfigError(f"{MAX_WAIT_OPTION} needs a duration (e.g. {MAX_WAIT_OPTION} 10m)")
+        found = _duration(value)
+        del rest[i:i + width]
+    if found is None:
+        return invocation, None
+    head = invocation.argv[:len(invocation.argv) - len(invocation.rest)]
+    return classify([*head, *rest]), found
+
+
+def _duration(text: str) -> float:
+    unit = _DURATION_UNITS.get(text[-1:].lower()) if text else None
+    number = text[:-1] if unit else text
+    try:
+        seconds = float(number) * (unit or 1)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0 or seconds == float("inf"):
+        from ..terminal_text import for_terminal
+
+        raise ConfigError(f"{MAX_WAIT_OPTION} {for_terminal(text)!r} is not a duration "
+                          "(seconds, or a number with s, m or h: 600, 90s, 10m, 2h)")
+    return seconds

@@ -11,7 +11,7 @@ import pytest
 
 from supervisor.adapters import exec_args
 from supervisor.adapters.codex_args import NO_DAEMON_ARGS, classify, forward_args
-from supervisor.adapters.exec_args import headless_launch_args, parse_headless, resolve_last
+from supervisor.adapters.exec_args import headless_launch_args, parse_headless, resolve_last, take_max_wait
 from supervisor.errors import ConfigError
 
 from ..fakes.rollouts import session_id, write_rollout
@@ -226,3 +226,38 @@ def test_the_root_image_option_takes_several_values_too():
 def test_exec_subcommands_match_the_pinned_codex_help():
     listed = _codex_help("exec").split("Commands:")[1].split("Arguments:")[0]
     assert set(re.findall(r"^  ([a-z][\w-]+)\s", listed, re.MULTILINE)) == exec_args.EXEC_SUBCOMMANDS
+
+
+# ---- codex-fsm's own --max-wait -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args, seconds", [
+    (["exec", "--max-wait", "600", "do it"], 600.0), (["exec", "--max-wait=90s", "do it"], 90.0),
+    (["exec", "--json", "--max-wait", "10m", "do it"], 600.0), (["review", "--max-wait", "2h"], 7200.0),
+    (["-m", "o3", "exec", "do it", "--max-wait", "0"], 0.0),
+])
+def test_max_wait_is_taken_out_and_the_rest_reaches_codex_unchanged(args, seconds):
+    invocation, found = take_max_wait(classify(args))
+    assert found == seconds
+    assert "--max-wait" not in " ".join(invocation.argv)
+    assert [a for a in invocation.argv] == [a for a in args if not a.startswith("--max-wait")
+                                            and a not in ("600", "10m", "2h", "0")]
+
+
+def test_max_wait_after_a_separator_is_the_prompt_and_without_it_nothing_changes():
+    invocation = classify(["exec", "--", "--max-wait"])
+    assert take_max_wait(invocation) == (invocation, None)
+    plain = classify(["exec", "do it"])
+    assert take_max_wait(plain) == (plain, None)
+
+
+@pytest.mark.parametrize("value", ["soon", "-5", "10d", "inf", "nan", "", "\x1b[2J"])
+def test_a_bad_max_wait_is_a_clear_error_naming_it(value):
+    with pytest.raises(ConfigError, match="--max-wait") as raised:
+        take_max_wait(classify(["exec", f"--max-wait={value}", "do it"]))
+    assert "\x1b" not in str(raised.value)
+
+
+def test_max_wait_without_a_value_says_what_it_needs():
+    with pytest.raises(ConfigError, match="needs a duration"):
+        take_max_wait(classify(["exec", "--max-wait"]))
