@@ -151,4 +151,10 @@ def _exhausted_reason(pool: Pool, unusable: Sequence[str]) -> str:
         return "the pool has no accounts (add one with `codex-fsm accounts import`)"
     if not any(r.enabled for r in pool.accounts):
         return "every account is disabled"
+    candidates = [r for r in pool.accounts if r.enabled and r.id not in unusable]
+    if candidates and all(r.lease is not None for r in candidates):
+        # A lease ends when its holder does, a moment nobody can name: say who holds them, not a reset.
+        holders = sorted({str(r.lease.owner_pid) for r in candidates if r.lease is not None})
+        return (f"every account is in use by another codex-fsm session (pid {', '.join(holders)}); "
+                "one account serves one session at a time")
     return "every account is leased, cooling down, or below its quota floor"

@@ -48,7 +48,9 @@ def test_never_picks_an_account_leased_to_a_live_process(store, homes, procs) ->
     assert {got_a, got_b} == {first, second}
     exhausted = session(store, homes, procs, 103).lease_candidate("session", (), NOW)
     assert isinstance(exhausted, PoolExhausted)
-    assert exhausted.soonest_reset_at is None and "leased" in exhausted.reason
+    assert exhausted.soonest_reset_at is None
+    assert exhausted.reason == ("every account is in use by another codex-fsm session (pid 101, 102); "
+                                "one account serves one session at a time")
 
 
 def test_exclude_and_own_leases_are_skipped(store, homes, procs) -> None:
