@@ -155,10 +155,10 @@ class Composition:
         prune_logs(logs, now, self.config.logs.keep_days, self.config.logs.max_files)
         return TransitionLog.create(new_log_path(logs, now, os.getpid()), chart, settings, started_at=now)
 
-    def status_file(self, now: float) -> "StatusFile":
+    def status_file(self, now: float, kind: str = "tui") -> "StatusFile":
         from .adapters.status_file import StatusFile
 
-        return StatusFile(paths.run_dir(self.env), os.getpid(), now)
+        return StatusFile(paths.run_dir(self.env), os.getpid(), now, kind)
 
     # -- the supervised session -------------------------------------------------------------------
 
@@ -208,7 +208,7 @@ class Composition:
         log = self.transition_log(chart, settings, now)
         ports = LoopPorts(pool=pool, quota=self.quota(), log=log, launcher=launcher, clock=time.time,
                           label_of=lambda account: labels.get(account, "account …" + account[-4:]),
-                          status=self.status_file(now), heartbeat_s=self.config.pool.heartbeat_s)
+                          status=self.status_file(now, kind="exec"), heartbeat_s=self.config.pool.heartbeat_s)
         session = Session(chart, settings)
         return Supervised(session, ports, log, assemble_headless_loop(session, ports, run.resume_id))
 

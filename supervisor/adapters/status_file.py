@@ -30,11 +30,13 @@ class SessionStatus:
     started_at: float
     state_since: float
     process_start: str  # the pid's start time (``leases.process_start``); empty when it was unknown
+    kind: str = "tui"  # "tui" (the interactive Codex) or "exec" (codex exec / review)
 
 
 class StatusFile:
-    def __init__(self, run_dir: Path, pid: int, started_at: float) -> None:
+    def __init__(self, run_dir: Path, pid: int, started_at: float, kind: str = "tui") -> None:
         self.path = run_dir / f"{pid}.json"
+        self._kind = kind
         self._run_dir = run_dir
         self._pid = pid
         self._process_start = process_start(pid) or ""
@@ -48,7 +50,8 @@ class StatusFile:
         if last is not None and (last.state, last.account, last.session_id) == (state, account, session_id):
             return
         since = last.state_since if last is not None and last.state == state else now
-        status = SessionStatus(self._pid, state, account, session_id, self._started_at, since, self._process_start)
+        status = SessionStatus(self._pid, state, account, session_id, self._started_at, since, self._process_start,
+                               self._kind)
         ensure_private_dir(self._run_dir)
         write_private_file(self.path, json.dumps(asdict(status), sort_keys=True).encode("utf-8"))
         self._last = status
@@ -84,7 +87,10 @@ _FIELD_CHECKS: dict[str, Callable[[Any], bool]] = {
     "started_at": _number,
     "state_since": _number,
     "process_start": lambda v: isinstance(v, str) and v != "",
+    "kind": lambda v: v in ("tui", "exec"),
 }
+# Written by the version before exec was supervised: still a live session, of the TUI.
+_OPTIONAL_FIELDS = {"kind": "tui"}
 assert set(_FIELD_CHECKS) == {f.name for f in fields(SessionStatus)}
 
 
@@ -94,7 +100,10 @@ def parse_status(raw: bytes) -> SessionStatus | None:
         data = json.loads(raw.decode("utf-8"))
     except ValueError:
         return None
-    if not isinstance(data, dict) or set(data) != set(_FIELD_CHECKS):
+    if not isinstance(data, dict):
+        return None
+    data = {**_OPTIONAL_FIELDS, **data}
+    if set(data) != set(_FIELD_CHECKS):
         return None
     if not all(check(data[name]) for name, check in _FIELD_CHECKS.items()):
         return None

@@ -61,7 +61,8 @@ def test_status_files_with_wrong_types_are_skipped(tmp_path):
     start = json.loads(mine.path.read_text())["process_start"]
     for index, change in enumerate([{"pid": "1"}, {"pid": True}, {"pid": 1.5}, {"state": 5}, {"account": ["x"]},
                                     {"session_id": 7}, {"state_since": "noon"}, {"started_at": None},
-                                    {"state_since": float("inf")}, {"extra": 1}, {"process_start": 3}]):
+                                    {"state_since": float("inf")}, {"extra": 1}, {"process_start": 3},
+                                    {"kind": "daemon"}, {"kind": None}]):
         _write(run, f"bad{index}.json", {**GOOD, "process_start": start, **change})
     _write(run, "list.json", [1, 2])
     (run / "binary.json").write_bytes(b"\xff\xfe")
@@ -90,3 +91,19 @@ def test_an_unusable_run_folder_is_an_error_naming_it(tmp_path, make):
         run.symlink_to(run)
     with pytest.raises(StatusFileError, match=f"cannot list the running sessions in {run}: "):
         live_sessions(run)
+
+
+def test_an_exec_run_says_so_and_a_file_of_the_version_before_is_a_tui_session(tmp_path):
+    run = tmp_path / "run"
+    StatusFile(run, os.getpid(), 1.0, kind="exec").update("running", "work-1", None, 2.0)
+    [status] = live_sessions(run)
+    assert status.kind == "exec"
+    data = json.loads(status_path(run).read_text())
+    del data["kind"]
+    status_path(run).write_text(json.dumps(data))
+    [status] = live_sessions(run)
+    assert status.kind == "tui"
+
+
+def status_path(run):
+    return run / f"{os.getpid()}.json"
