@@ -161,3 +161,34 @@ def test_the_run_leaves_a_transition_log_that_replays(rig):
     assert "resuming-child_ready->running[headless]" in fired
     started = read_jsonl(logs[-1])[1]
     assert started["event"]["type"] == "session_started" and started["event"]["headless"] is True
+
+
+def test_resuming_a_thread_that_once_hit_its_limit_does_not_rotate_for_that_old_limit(rig):
+    env = _world(rig)
+    first = _first_account(rig, env)
+    other = next(i for i, _ in _accounts(env) if i != first)
+    assert _exec(env, rig, "accounts", "disable", other).returncode == 0
+    rig.touch(f"limit-{first}")
+    ended = _exec({**env, "CODEX_FSM_SESSION_MAX_POOL_WAIT_S": "0"}, rig, "exec", "first request")
+    assert ended.returncode == 75, ended.stderr  # the thread's rollout now ends with that usage limit
+    session_id = rig.prompts()[-1]["session"]
+    assert _exec(env, rig, "accounts", "enable", other).returncode == 0
+    result = _exec(env, rig, "exec", "resume", session_id, "next request")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"ANSWER to next request on {other}\n"
+    assert "codex-fsm:" not in result.stderr
+    logs = sorted((rig_home(env) / "logs").glob("*.jsonl"))
+    assert not any(r.get("trigger") == "usage_limit_hit" for r in read_jsonl(logs[-1]))
+
+
+def test_a_resumed_thread_whose_run_hits_the_limit_at_once_continues_on_the_next_account(rig):
+    """The run's rollout is found only when the run has ended: what it wrote since its spawn still counts."""
+    env = _world(rig)
+    first = _first_account(rig, env)
+    session_id = rig.prompts()[-1]["session"]
+    rig.touch(f"limit-{first}")
+    result = _exec(env, rig, "exec", "resume", session_id, "next request")
+    assert result.returncode == 0, result.stderr
+    other = next(i for i, _ in _accounts(env) if i != first)
+    assert result.stdout == f"ANSWER to {CONTINUATION_PROMPT} on {other}\n"
+    assert {p["session"] for p in rig.prompts()} == {session_id}

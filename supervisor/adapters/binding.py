@@ -165,6 +165,10 @@ class SessionBinder:
         self._reported: Binding | None = None
 
     @property
+    def spawned_at(self) -> float:
+        return self._spawned_at
+
+    @property
     def rollout_path(self) -> Path | None:
         return self._reported.rollout_path if self._reported is not None else None
 

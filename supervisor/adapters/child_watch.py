@@ -37,6 +37,8 @@ BIND_POLL_MAX_S = 2.0
 ROLLOUT_POLL_S = 0.5
 ROLLOUT_RETRY_S = 5.0
 _TAIL_BYTES = 4096
+# Rollout lines carry milliseconds of the same clock the spawn moment is read from.
+_TIMESTAMP_SLACK_S = 0.002
 _PASTE_START, _PASTE_END = b"\x1b[200~", b"\x1b[201~"
 
 
@@ -46,8 +48,8 @@ class _Running:
     def __init__(self, launch: Launch, binder: SessionBinder, now: float) -> None:
         self.child = launch.child
         self.binder = binder
+        self.spawned_at = binder.spawned_at
         self.rollout: RolloutReader | None = None
-        self.start_rollout_at_end = False
         self.next_bind_at = now
         self.bind_interval = BIND_POLL_S
         self.next_rollout_at = now + ROLLOUT_POLL_S
@@ -92,7 +94,6 @@ class ChildWatch:
         binder = SessionBinder(launch.child.pid, (launch.codex_home / "sessions").resolve(),
                                self._launcher.session_cwd, spawned_at, expected_session_id)
         running = _Running(launch, binder, now)
-        running.start_rollout_at_end = expected_session_id is not None
         if resume_session_id is not None and self._session_rollout is not None:
             running.rollout = RolloutReader(self._session_rollout, start_at_end=True)
         self._running = running
@@ -219,7 +220,9 @@ class ChildWatch:
         if running.rollout is None and path is not None:
             from .rollout import RolloutReader
 
-            running.rollout = RolloutReader(path, start_at_end=running.start_rollout_at_end)
+            # Found only now: what the child wrote since its spawn is news, what the file held before is
+            # an earlier run's (a resumed thread, by the id the core holds or by its name).
+            running.rollout = RolloutReader(path, not_before=running.spawned_at - _TIMESTAMP_SLACK_S)
             self._poll_rollout(running, now, events)
 
     def _poll_rollout(self, running: _Running, now: float, events: list[ev.Event]) -> None:

@@ -99,13 +99,16 @@ class RolloutReader:
 
     ``start_at_end`` skips what the file already holds when it is first opened (a resumed session's
     earlier figures belong to the previous account). A file created later, or one that replaces the
-    first, is always read from its start.
+    first, is always read from its start. ``not_before`` (epoch seconds): lines Codex stamped earlier
+    are history, not news: a thread resumed by its id or name, whose file is found only after the
+    child wrote to it, must not report the limit an earlier run hit, nor that run's quota or prompt.
     """
 
-    def __init__(self, path: Path, *, start_at_end: bool = False,
+    def __init__(self, path: Path, *, start_at_end: bool = False, not_before: float | None = None,
                  max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
         self._path = Path(path)
         self._start_at_end = start_at_end
+        self._not_before = not_before
         self._max_line_bytes = max_line_bytes
         self._fd: int | None = None
         self._identity: tuple[int, int] | None = None
@@ -264,6 +267,8 @@ class RolloutReader:
         if record is None:
             self._malformed += 1
             return
+        if self._is_history(record):
+            return
         payload = record.get("payload")
         if not isinstance(payload, dict):
             return
@@ -281,9 +286,18 @@ class RolloutReader:
             record = decode_json_line(self._deferred_counts.pop())
             if record is None:
                 self._malformed += 1
+            elif self._is_history(record):
+                break  # the older ones are history too
             elif self._observe(record.get("payload"), events, now):
                 break
         self._deferred_counts.clear()
+
+    def _is_history(self, record: dict) -> bool:
+        """Written before ``not_before`` (a line without a readable time is taken as new)."""
+        if self._not_before is None:
+            return False
+        written = parse_iso_timestamp(record.get("timestamp"))
+        return written is not None and written < self._not_before
 
     def _observe(self, payload: Any, events: list[Event], now: float) -> bool:
         if not isinstance(payload, dict):

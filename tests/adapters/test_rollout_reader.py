@@ -294,3 +294,29 @@ def test_a_file_that_vanishes_between_stat_and_open_is_missing(path: Path, monke
     monkeypatch.setattr(rollout_module.os, "open", real_open)
     [event] = reader.poll(NOW + 1)
     assert event.snapshot.windows[0].used_percent == 10.0
+
+
+def _later(chunk: bytes) -> bytes:
+    """The same line, written seventeen minutes later."""
+    return chunk.replace(b'"timestamp":"2026-11-24T23:13:', b'"timestamp":"2026-11-24T23:30:')
+
+
+def test_lines_written_before_not_before_are_history_and_report_nothing(path: Path) -> None:
+    """A thread resumed by id or name whose file is found after the child wrote to it: the limit an
+    earlier run hit (and its quota and prompt) are not this child's, what it wrote since is."""
+    from supervisor.adapters.rollout import parse_iso_timestamp
+
+    append(path, fakes.session_meta(), fakes.task_started(), fakes.user_message("old request"),
+           fakes.token_count(100.0, 7.0), fakes.task_complete("usage_limit_exceeded"))
+    append(path, _later(fakes.task_started()), _later(fakes.user_message("new request")))
+    spawned = parse_iso_timestamp("2026-11-24T23:20:00.000Z")
+    reader = RolloutReader(path, not_before=spawned)
+    assert [type(e) for e in reader.poll(NOW)] == [TurnStarted]
+    assert reader.last_prompt == "new request" and reader.last_snapshot is None
+    append(path, _later(fakes.token_count(100.0, 7.0)), _later(fakes.task_complete("usage_limit_exceeded")))
+    assert [type(e) for e in reader.poll(NOW)] == [QuotaObserved, UsageLimitHit]
+
+
+def test_a_line_without_a_readable_time_is_taken_as_new(path: Path) -> None:
+    append(path, fakes.task_started().replace(b'"timestamp":"2026-11-24T23:13:35.000Z",', b''))
+    assert [type(e) for e in RolloutReader(path, not_before=NOW).poll(NOW)] == [TurnStarted]

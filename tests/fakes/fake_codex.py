@@ -125,7 +125,9 @@ class Session:
                 "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(self.started))
                 + f".{int(self.started * 1000) % 1000:03d}Z",
                 "cli_version": "0.169.0", "source": "cli"})
-        line = {"timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()), "ordinal": self.ordinal,
+        now = time.time()  # milliseconds, as the real Codex stamps its lines
+        line = {"timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z",
+                "ordinal": self.ordinal,
                 "type": kind, "payload": payload}
         self.ordinal += 1
         os.write(self.rollout_fd, (json.dumps(line) + "\n").encode())
