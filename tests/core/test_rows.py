@@ -210,6 +210,10 @@ CASES: dict[str, Case] = {
     "running-child_exited->exited": Case(
         "running", ev.ChildExited(at=T, code=0),
         [cmd.RestoreTerminal(), cmd.ReleaseAccount(account=ALPHA), cmd.Exit(status=0)]),
+    "running-child_exited->exited (the reader of a headless run's output went away: SIGPIPE is no crash)": Case(
+        "running", ev.ChildExited(at=T, signal=13),
+        [cmd.RestoreTerminal(), cmd.Notify(kind="resume_hint", params=(("session_id", SID),)),
+         cmd.ReleaseAccount(account=ALPHA), cmd.Exit(status=141)], {"headless": True}),
     "prewarming-child_exited->exited": Case(
         "prewarming", ev.ChildExited(at=T, code=0),
         [cmd.RestoreTerminal(), cmd.ReleaseAccount(account=ALPHA), cmd.ReleaseAccount(account=BRAVO),

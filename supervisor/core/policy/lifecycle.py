@@ -16,8 +16,9 @@ STOP_LADDER: tuple[str, ...] = ("interrupt", "terminate", "kill")
 QUIT_KEY_STATUS = 130
 
 
-# Signals that mean "somebody asked this process to end" rather than "it crashed".
-_REQUESTED_SIGNALS = frozenset({1, 2, 15})  # SIGHUP, SIGINT, SIGTERM
+# Signals that mean "somebody asked this process to end" rather than "it crashed"; SIGPIPE: the reader
+# of its output went away (``codex-fsm exec … | head``), which a resumed run would only meet again.
+_REQUESTED_SIGNALS = frozenset({1, 2, 13, 15})  # SIGHUP, SIGINT, SIGPIPE, SIGTERM
 
 
 @guard
