@@ -38,6 +38,7 @@ INTERRUPTED_STATUS = 130
 
 
 def main(argv: list[str] | None = None) -> int:
+    _open_missing_standard_descriptors()
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] == PASS_THROUGH_WORD:
         args, module_name = args[1:], None
@@ -64,6 +65,27 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"{where}{exc.strerror or exc}", 1)
     except KeyboardInterrupt:
         return INTERRUPTED_STATUS
+
+
+def _open_missing_standard_descriptors() -> None:
+    """A script may start codex-fsm with stdin, stdout or stderr closed (``<&-``, ``>&-``). The next
+    file codex-fsm opened (the pool, the log) would take that number: Codex's output or codex-fsm's
+    notices would land in it, and a child, which inherits 0–2, would read or write it. /dev/null takes
+    any closed one first, and Python's missing ``sys.std*`` object (None) is made for it."""
+    for fd, name, mode in ((0, "stdin", "r"), (1, "stdout", "w"), (2, "stderr", "w")):
+        try:
+            os.fstat(fd)
+            continue
+        except OSError:
+            pass
+        null = os.open(os.devnull, os.O_RDWR)
+        if null != fd:
+            os.dup2(null, fd)  # inheritable, as dup2 makes it
+            os.close(null)
+        else:
+            os.set_inheritable(fd, True)  # os.open's descriptors are close-on-exec
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(fd, mode, closefd=False))
 
 
 def _fail(message: str, status: int) -> int:

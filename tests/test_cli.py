@@ -123,6 +123,18 @@ def test_output_into_a_closed_pipe_ends_quietly(tmp_path, args):
     assert result.returncode == cli.BROKEN_PIPE_STATUS
 
 
+@pytest.mark.parametrize("args", [["help"], ["status"], ["config", "--json"]], ids=" ".join)
+@pytest.mark.parametrize("closed", ["<&-", ">&-", "2>&-", "<&- >&- 2>&-"])
+def test_a_closed_standard_descriptor_is_no_traceback(tmp_path, args, closed):
+    import shlex
+
+    command = " ".join(shlex.quote(a) for a in [sys.executable, "-c", _MAIN, *args])
+    result = subprocess.run(f"exec {command} {closed}", shell=True, env=_env(tmp_path), capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def _file_as_home(tmp_path):
     (tmp_path / "fsm").write_text("not a folder")
 

@@ -192,3 +192,24 @@ def test_a_resumed_thread_whose_run_hits_the_limit_at_once_continues_on_the_next
     other = next(i for i, _ in _accounts(env) if i != first)
     assert result.stdout == f"ANSWER to {CONTINUATION_PROMPT} on {other}\n"
     assert {p["session"] for p in rig.prompts()} == {session_id}
+
+
+def test_a_run_started_with_stdin_closed_gives_codex_an_empty_stdin_never_a_file_of_codex_fsm(rig):
+    env = _world(rig)
+    result = subprocess.run(f'exec {CODEX_FSM} exec - <&-', shell=True, env=env, cwd=rig.cwd,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    [run] = read_jsonl(rig.control / "exec-log.jsonl")
+    assert run["prompt"] == ""  # /dev/null, not the pool file or the transition log
+
+
+def test_a_run_started_with_stdout_closed_writes_into_no_file_of_codex_fsm(rig):
+    env = _world(rig)
+    first = _first_account(rig, env)
+    rig.touch(f"limit-{first}")  # a rotation: a notice, a log, a status file, a pool write
+    result = subprocess.run(f'exec {CODEX_FSM} exec "do it" >&-', shell=True, env=env, cwd=rig.cwd,
+                            capture_output=False, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    for path in (rig_home(env)).rglob("*"):
+        if path.is_file():
+            assert b"ANSWER to" not in path.read_bytes(), path
