@@ -24,7 +24,7 @@ from .ports import ReadOnlySource
 if TYPE_CHECKING:
     from .adapters.codex_args import Invocation
     from .adapters.codex_binary import CodexBinary
-    from .adapters.launcher import CodexLauncher
+    from .adapters.launcher import CodexLauncher, HeadlessLauncher
     from .adapters.log_file import TransitionLog
     from .adapters.status_file import StatusFile
     from .config import Config
@@ -164,53 +164,49 @@ class Composition:
 
     def supervised_session(self, invocation: "Invocation") -> "Supervised":
         """The core, its ports and the loop for one supervised Codex (``codex-fsm [codex args]``)."""
-        from .chartfile import load_session_chart
-        from .core.session import Session
-
-        accounts = self.pool_store.load().accounts
-        settings = self.session_settings(accounts)
-        labels = {record.id: record.label for record in accounts}
-        pool = self.session_pool(settings.thresholds_for)
-        launcher = self.launcher(invocation, pool.codex_home)
-        now = time.time()
-        chart = load_session_chart(self.env)
-        log = self.transition_log(chart, settings, now)
-        ports = LoopPorts(pool=pool, quota=self.quota(), log=log, launcher=launcher, clock=time.time,
-                          label_of=lambda account: labels.get(account, "account …" + account[-4:]),
-                          status=self.status_file(now), heartbeat_s=self.config.pool.heartbeat_s)
-        session = Session(chart, settings)
-        return Supervised(session, ports, log, assemble_loop(session, ports))
+        return self._supervised(lambda pool: self.launcher(invocation, pool.codex_home), assemble_loop)
 
     def supervised_headless(self, invocation: "Invocation", max_wait_s: float | None = None) -> "Supervised":
         """The same core, chart and ports for ``codex exec``/``review``: the child on the user's own
         descriptors, codex-fsm's notices on stderr, no keyboard. ``max_wait_s`` overrides how long
         the run may wait for a reset when every account is spent."""
-        from dataclasses import replace
-
         from .adapters.exec_args import headless_launch_args, parse_headless, resolve_last
         from .adapters.launcher import CONTINUATION_PROMPT, HeadlessLauncher
-        from .chartfile import load_session_chart
-        from .core.session import Session
 
         run = resolve_last(parse_headless(self.with_extra_args(invocation)), paths.user_codex_home(self.env),
                            os.getcwd())
+
+        def launcher(pool: "SessionPool") -> "HeadlessLauncher":
+            return HeadlessLauncher(self.codex_binary(), run.invocation,
+                                    lambda session_id: headless_launch_args(run, session_id, CONTINUATION_PROMPT),
+                                    self.env, os.getcwd(), pool.codex_home)
+
+        return self._supervised(launcher, lambda session, ports: assemble_headless_loop(session, ports, run.resume_id),
+                                max_wait_s=max_wait_s, kind="exec")
+
+    def _supervised(self, make_launcher: Callable[["SessionPool"], "CodexLauncher | HeadlessLauncher"],
+                    assemble: Callable[["Session", "LoopPorts"], "SupervisorLoop"], *,
+                    max_wait_s: float | None = None, kind: str = "tui") -> "Supervised":
+        from .chartfile import load_session_chart
+        from .core.session import Session
+
         accounts = self.pool_store.load().accounts
         settings = self.session_settings(accounts)
         if max_wait_s is not None:
+            from dataclasses import replace
+
             settings = replace(settings, max_pool_wait_s=max_wait_s)
         labels = {record.id: record.label for record in accounts}
         pool = self.session_pool(settings.thresholds_for)
-        launcher = HeadlessLauncher(self.codex_binary(), run.invocation,
-                                    lambda session_id: headless_launch_args(run, session_id, CONTINUATION_PROMPT),
-                                    self.env, os.getcwd(), pool.codex_home)
+        launcher = make_launcher(pool)
         now = time.time()
         chart = load_session_chart(self.env)
         log = self.transition_log(chart, settings, now)
         ports = LoopPorts(pool=pool, quota=self.quota(), log=log, launcher=launcher, clock=time.time,
                           label_of=lambda account: labels.get(account, "account …" + account[-4:]),
-                          status=self.status_file(now, kind="exec"), heartbeat_s=self.config.pool.heartbeat_s)
+                          status=self.status_file(now, kind), heartbeat_s=self.config.pool.heartbeat_s)
         session = Session(chart, settings)
-        return Supervised(session, ports, log, assemble_headless_loop(session, ports, run.resume_id))
+        return Supervised(session, ports, log, assemble(session, ports))
 
 
 @dataclass
@@ -220,7 +216,7 @@ class LoopPorts:
     pool: "PoolPort"
     quota: "QuotaPort"
     log: "TransitionSink"
-    launcher: "CodexLauncher"
+    launcher: "CodexLauncher | HeadlessLauncher"
     clock: Callable[[], float]
     label_of: "LabelLookup"
     status: "StatusFile | None" = None
@@ -245,9 +241,9 @@ def assemble_loop(session: "Session", ports: LoopPorts, stdin_fd: int = 0, stdou
     interactive = os.isatty(stdin_fd)
     screen = terminal.Screen(stdout_fd, size_fd=stdin_fd if interactive else stdout_fd)
     asked = AskedQueries()
-    # The user's request (``resume <id>``) is where the core first learns the session id.
     parts = _LoopParts(ports, screen, asked)
     keyboard = KeyboardSource(stdin_fd, parts.child, parts.keys, asked)
+    # The user's request (``resume <id>``) is where the core first learns the session id.
     return parts.loop(session, keyboard=keyboard, raw_mode=terminal.RawMode(stdin_fd) if interactive else None,
                       requested=ports.launcher.invocation.resume_id, headless=False)
 
