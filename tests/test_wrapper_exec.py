@@ -31,6 +31,15 @@ def _exec(env, rig, *args: str, stdin: str | None = None, timeout: float = 60) -
                           capture_output=True, text=True, timeout=timeout)
 
 
+def _only_the_first_account_left_and_it_at_its_limit(rig, env) -> str:
+    """A pool where the account a run starts on hits its limit and no other is enabled."""
+    first = _first_account(rig, env)
+    other = next(i for i, _ in _accounts(env) if i != first)
+    assert _exec(env, rig, "accounts", "disable", other).returncode == 0
+    rig.touch(f"limit-{first}")
+    return other
+
+
 def _first_account(rig, env) -> str:
     """Which account a run starts on: learnt from a plain run first (the pool ranks, not the test)."""
     assert _exec(env, rig, "exec", "warm-up").returncode == 0
@@ -94,10 +103,7 @@ def test_json_events_stay_one_stream_with_one_thread_and_o_holds_the_last_messag
 
 def test_a_pool_with_no_account_left_exits_75_with_the_reason_on_stderr(rig):
     env = _world(rig)
-    first = _first_account(rig, env)
-    other = next(i for i, _ in _accounts(env) if i != first)
-    assert _exec(env, rig, "accounts", "disable", other).returncode == 0
-    rig.touch(f"limit-{first}")
+    _only_the_first_account_left_and_it_at_its_limit(rig, env)
     env = {**env, "CODEX_FSM_SESSION_MAX_POOL_WAIT_S": "5"}
     result = _exec(env, rig, "exec", "do it")
     assert result.returncode == 75, result.stderr
@@ -165,10 +171,7 @@ def test_the_run_leaves_a_transition_log_that_replays(rig):
 
 def test_resuming_a_thread_that_once_hit_its_limit_does_not_rotate_for_that_old_limit(rig):
     env = _world(rig)
-    first = _first_account(rig, env)
-    other = next(i for i, _ in _accounts(env) if i != first)
-    assert _exec(env, rig, "accounts", "disable", other).returncode == 0
-    rig.touch(f"limit-{first}")
+    other = _only_the_first_account_left_and_it_at_its_limit(rig, env)
     ended = _exec({**env, "CODEX_FSM_SESSION_MAX_POOL_WAIT_S": "0"}, rig, "exec", "first request")
     assert ended.returncode == 75, ended.stderr  # the thread's rollout now ends with that usage limit
     session_id = rig.prompts()[-1]["session"]

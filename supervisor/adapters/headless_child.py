@@ -16,11 +16,10 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from typing import Mapping
 
 from ..errors import ChildSpawnError
-from .pty_child import ExitStatus
+from .pty_child import ExitStatus, wait_for_exit
 
 _LADDER_SIGNALS = {"interrupt": signal.SIGINT, "terminate": signal.SIGTERM, "kill": signal.SIGKILL}
 
@@ -89,10 +88,7 @@ class HeadlessChild:
 
     def wait_exit(self, timeout_s: float) -> ExitStatus | None:
         """Reap the child, waiting at most ``timeout_s`` (only on the way out, after a signal)."""
-        deadline = time.monotonic() + timeout_s
-        while self.poll_exit() is None and time.monotonic() < deadline:
-            time.sleep(0.01)
-        return self.exit_status
+        return wait_for_exit(self.poll_exit, timeout_s)
 
     def close(self) -> None:
         """No descriptor of the child's is codex-fsm's to close."""

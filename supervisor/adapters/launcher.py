@@ -33,7 +33,9 @@ class Launch:
     ready_at_spawn: bool = False
 
 
-class CodexLauncher:
+class _Launcher:
+    """What both launchers hold: the binary, the user's command, the environment and the folder."""
+
     def __init__(self, binary: CodexBinary, invocation: Invocation, base_env: Mapping[str, str],
                  cwd: str, codex_home_of: Callable[[str], Path]) -> None:
         self.binary = binary
@@ -48,6 +50,8 @@ class CodexLauncher:
         cd = self.invocation.cd
         return os.path.realpath(os.path.join(self._cwd, cd)) if cd else os.path.realpath(self._cwd)
 
+
+class CodexLauncher(_Launcher):
     def spawn(self, account: str, resume_session_id: str | None, size: tuple[int, int]) -> Launch:
         """Start Codex in a pty on ``account``; raises ChildSpawnError."""
         home = self._codex_home_of(account)
@@ -56,23 +60,14 @@ class CodexLauncher:
         return Launch(child, home)
 
 
-class HeadlessLauncher:
+class HeadlessLauncher(_Launcher):
     """``codex exec``/``review`` on the user's own descriptors. ``args_for(None)`` is the user's
     command; ``args_for(session_id)`` continues that session (``exec resume <id> <continuation>``)."""
 
     def __init__(self, binary: CodexBinary, invocation: Invocation, args_for: Callable[[str | None], list[str]],
                  base_env: Mapping[str, str], cwd: str, codex_home_of: Callable[[str], Path]) -> None:
-        self.binary = binary
-        self.invocation = invocation
+        super().__init__(binary, invocation, base_env, cwd, codex_home_of)
         self._args_for = args_for
-        self._base_env = dict(base_env)
-        self._cwd = cwd
-        self._codex_home_of = codex_home_of
-
-    @property
-    def session_cwd(self) -> str:
-        cd = self.invocation.cd
-        return os.path.realpath(os.path.join(self._cwd, cd)) if cd else os.path.realpath(self._cwd)
 
     def spawn(self, account: str, resume_session_id: str | None, size: tuple[int, int]) -> Launch:
         """Start the run on ``account``; raises ChildSpawnError. A continuation reads no stdin: the

@@ -19,7 +19,7 @@ import os
 import signal
 import time
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Callable, Mapping
 
 from ..errors import ChildSpawnError
 
@@ -39,6 +39,17 @@ _LADDER_SIGNALS = {"terminate": signal.SIGTERM, "kill": signal.SIGKILL}
 class ExitStatus:
     code: int | None
     signal: int | None
+
+
+def wait_for_exit(poll_exit: "Callable[[], ExitStatus | None]", timeout_s: float) -> ExitStatus | None:
+    """Poll ``poll_exit`` until it reports an end or ``timeout_s`` passed: only on the way out of
+    codex-fsm (an error, a child that would not die), where no loop is left to wake on SIGCHLD."""
+    deadline = time.monotonic() + timeout_s
+    status = poll_exit()
+    while status is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+        status = poll_exit()
+    return status
 
 
 class PtyChild:
@@ -180,10 +191,7 @@ class PtyChild:
 
     def wait_exit(self, timeout_s: float) -> ExitStatus | None:
         """Reap the child, waiting at most ``timeout_s`` (only on the way out, after a signal)."""
-        deadline = time.monotonic() + timeout_s
-        while self.poll_exit() is None and time.monotonic() < deadline:
-            time.sleep(0.01)
-        return self.exit_status
+        return wait_for_exit(self.poll_exit, timeout_s)
 
     def close(self) -> None:
         try:
