@@ -32,7 +32,8 @@ def main(argv: list[str]) -> int:
     # Every text below comes from files (status files, the pool file) that anything could have written.
     print(f"sessions ({len(sessions)}):" if sessions else "sessions: none running")
     for s in sessions:
-        print(f"  pid {s['pid']:<7} {s['kind']:<4} {for_terminal(s['state']):<11} since {_clock(s['state_since'], '%H:%M:%S')}  "
+        print(f"  pid {s['pid']:<7} {s['kind']:<4} {for_terminal(s['state']):<11} "
+              f"since {_clock(s['state_since'], '%H:%M:%S')}  "
               f"account {for_terminal(s['account'] or '-')}  "
               f"session {for_terminal(s['session_id'] or '(not yet known)')}")
     print(f"accounts ({len(accounts)}):" if accounts else "accounts: none (add one with `codex-fsm accounts import`)")

@@ -28,7 +28,7 @@ def test_the_child_writes_to_the_descriptors_it_inherited_byte_for_byte(tmp_path
         try:
             child = HeadlessChild([PY, "-c", script], dict(os.environ), str(tmp_path), None)
         finally:
-            for fd, original in zip((1, 2, 0), saved):
+            for fd, original in zip((1, 2, 0), saved, strict=True):
                 os.dup2(original, fd)
                 os.close(original)
         assert _wait(child).code == 0

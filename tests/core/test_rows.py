@@ -348,7 +348,8 @@ CASES: dict[str, Case] = {
         [cmd.RestoreTerminal(), cmd.CoolDown(account=ALPHA, until=5000, reason="usage_limit"),
          cmd.ReleaseAccount(account=ALPHA),
          cmd.Notify(kind="rotated", params=(("from", ALPHA), ("to", BRAVO), ("reason", "usage_limit"),
-                                            ("resets_at", 5000), ("used_5h", 20.0), ("used_weekly", 10.0), ("session_id", SID))),
+                                            ("resets_at", 5000), ("used_5h", 20.0), ("used_weekly", 10.0),
+                                            ("session_id", SID))),
          cmd.SpawnChild(account=BRAVO, resume_session_id=SID, bind_to=SID)], {"successor": BRAVO},
         check=lambda c: c.account == BRAVO and c.restarts == 1 and c.ready_deadline == T + 15),
     "restarting-child_exited->probing": Case(
