@@ -2,7 +2,8 @@
 
 Wait (select) on the sources' descriptors until the earliest of their moments and the core's next
 deadline; poll every source that is ready or due; hand each event to ``Session.handle``; log the
-record; execute its commands; feed the events they answer back in. A reached deadline is a Tick.
+record; execute its commands; feed the events they answer back in, ahead of the events still
+waiting. A reached deadline is a Tick.
 The loop makes no orchestration decision of its own: when to prewarm, stop, resume or give up is a
 row in the chart. An event no row accepts is logged as a rejected record and the loop goes on.
 """
@@ -81,8 +82,14 @@ class SupervisorLoop:
                 wiring.log.append(rejected.record)
                 continue
             wiring.log.append(record)
+            answers: list[ev.Event] = []
             for command in record.commands:
-                self._queue.extend(wiring.executor.execute(command, event.at))
+                answers.extend(wiring.executor.execute(command, event.at))
+            # What the commands answer belongs to the state that asked: it is handled before the events
+            # already waiting. One poll can bring several (a headless Codex's usage limit and its exit),
+            # and the answer to a successor search must not reach the state the exit leads to, where it
+            # would read as "no account for the session".
+            self._queue.extendleft(reversed(answers))
             if wiring.status is not None:
                 context = self.session.context
                 wiring.status.publish(self.session.state, context.account, context.session_id, event.at)

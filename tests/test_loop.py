@@ -223,3 +223,85 @@ def test_a_pool_that_cannot_be_locked_leases_nothing_now_instead_of_ending_the_s
     assert heartbeat.next_due() == 100.0
     assert heartbeat.poll(100.0) == [] and heartbeat.next_due() == 110.0
     quota.close()
+
+
+class OneBatch:
+    """A source with no descriptor that is due once and then brings ``events`` in a single poll."""
+
+    def __init__(self, events) -> None:
+        self._events = list(events)
+
+    def fileno(self):
+        return None
+
+    def write_fileno(self):
+        return None
+
+    def next_due(self):
+        return 0.0 if self._events else None
+
+    def poll(self, now):
+        events, self._events = self._events, []
+        return events
+
+
+class HandledInOrder:
+    """A stand-in core that notes which state each event reaches: a usage limit asks for a successor
+    (answered "no account"), the exit moves on and asks for an account to run on, and the session
+    ends with whichever lease answer the "acquiring" state is handed."""
+
+    def __init__(self) -> None:
+        from supervisor.core import commands as cmd
+
+        self._cmd = cmd
+        self.state = "running"
+        self.handled: list[tuple[str, str]] = []
+        self.finished = False
+        self.exit_status = None
+        self.context = None
+
+    def next_deadline(self):
+        return None
+
+    def handle(self, event):
+        from supervisor.core.records import TransitionRecord
+
+        cmd, source = self._cmd, self.state
+        self.handled.append((source, event.trigger))
+        commands: tuple = ()
+        if isinstance(event, ev.UsageLimitHit):
+            self.state, commands = "restarting", (cmd.LeaseCandidate(purpose="successor", exclude=("acct-a",)),)
+        elif isinstance(event, ev.ChildExited):
+            self.state, commands = "acquiring", (cmd.LeaseCandidate(purpose="session"),)
+        elif isinstance(event, ev.PoolExhausted) and source == "acquiring":
+            self.finished, self.exit_status = True, 0 if event.soonest_reset_at is not None else 75
+        return TransitionRecord(seq=len(self.handled), event=event, source=source, dest=self.state,
+                                row=f"{source}-{event.trigger}->{self.state}", commands=commands)
+
+
+class LeaseAnswers:
+    """The pool's answers: no successor (none ever: the only other account is the one excluded), and
+    for the session, the spent account back after its reset."""
+
+    exit_status = None
+
+    def execute(self, command, at):
+        if command.purpose == "successor":
+            return [ev.PoolExhausted(at=at, soonest_reset_at=None, reason="no other account")]
+        return [ev.PoolExhausted(at=at, soonest_reset_at=at + 600.0, reason="cooling down")]
+
+
+def test_what_a_command_answers_is_handled_before_the_events_already_waiting():
+    """A headless Codex's usage limit and its exit come in one poll: the answer to the successor search
+    the limit asked for belongs to that state, not to the one the exit leads to."""
+    from supervisor.loop import LoopWiring
+
+    core = HandledInOrder()
+    one_poll = OneBatch([ev.UsageLimitHit(at=10.0, resets_at=610.0), ev.ChildExited(at=10.0, code=1)])
+    wiring = LoopWiring(sources=[one_poll],
+                        executor=LeaseAnswers(), log=ListLog(), clock=lambda: 10.0,
+                        start=lambda now: ev.TurnStarted(at=now), last_input_at=lambda: None)
+    assert SupervisorLoop(core, wiring).run() == 0
+    assert core.handled == [("running", "turn_started"), ("running", "usage_limit_hit"),
+                            ("restarting", "pool_exhausted"), ("restarting", "child_exited"),
+                            ("acquiring", "pool_exhausted")]

@@ -15,6 +15,7 @@ import pytest
 
 from supervisor.demo.fake_backend import (Credentials, FakeChatGPTBackend, codex_env, write_auth_json,
                                          write_codex_config)
+from supervisor.demo.fake_backend.world import SupervisedWorld
 from supervisor.demo.terminal import Terminal
 
 REPO = Path(__file__).resolve().parents[2]
@@ -97,3 +98,13 @@ def spawn_codex(codex_binary: Path, fake_backend: FakeChatGPTBackend, work_dir: 
     yield spawn
     for terminal in terminals:
         terminal.close()
+
+
+@pytest.fixture
+def world(tmp_path: Path, fake_backend: FakeChatGPTBackend, codex_binary: Path) -> SupervisedWorld:
+    """A throwaway world for `codex-fsm` over the real Codex: pool, account homes, the "real" CODEX_HOME."""
+    # The world's environment inherits nothing; without PYTHONPATH `-m supervisor.cli` would import
+    # whatever checkout the virtualenv's editable install points at, not the code under test.
+    world = SupervisedWorld(tmp_path / "world", fake_backend, codex_binary)
+    world.settings["PYTHONPATH"] = str(REPO)
+    return world.create()

@@ -24,6 +24,7 @@ from supervisor.adapters.exec_args import headless_launch_args, parse_headless
 from supervisor.demo.fake_backend import FakeChatGPTBackend, codex_env
 from tests.e2e.codex_files import event_payloads, rollout_files, rollout_lines
 from tests.e2e.conftest import CodexHome
+from tests.e2e.processes import alive, descendants, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -224,40 +225,6 @@ def test_what_exec_reads_from_stdin(
 # ---- d. signals -------------------------------------------------------------------------------------------
 
 
-def _descendants(pid: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
-    found: set[int] = set()
-    stack = [pid]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            found.add(child)
-            stack.append(child)
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-def _wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.02)
-
-
 @pytest.mark.parametrize("fake_backend", ["slow"], indirect=True)
 @pytest.mark.parametrize("sent, expected_returncode", [(signal.SIGINT, 1), (signal.SIGTERM, -signal.SIGTERM)])
 def test_a_signal_mid_turn(sent: signal.Signals, expected_returncode: int, fake_backend: FakeChatGPTBackend,
@@ -271,9 +238,9 @@ def test_a_signal_mid_turn(sent: signal.Signals, expected_returncode: int, fake_
                               "a long answer please"], env=env, cwd=work_dir, stdin=subprocess.DEVNULL,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        _wait_until(lambda: len(fake_backend.turns()) == 1, 30, "the turn request")
-        _wait_until(lambda: bool(rollout_files(home.path)), 10, "the rollout")
-        before = _descendants(child.pid)
+        wait_until(lambda: len(fake_backend.turns()) == 1, 30, "the turn request")
+        wait_until(lambda: bool(rollout_files(home.path)), 10, "the rollout")
+        before = descendants(child.pid)
         sent_at = time.monotonic()
         child.send_signal(sent)
         stdout, stderr = child.communicate(timeout=30)
@@ -282,7 +249,7 @@ def test_a_signal_mid_turn(sent: signal.Signals, expected_returncode: int, fake_
         if child.poll() is None:
             child.kill()
             child.wait()
-    left = sorted(pid for pid in before if _alive(pid))
+    left = sorted(pid for pid in before if alive(pid))
     print(f"\n[d] {sent.name}: returncode {child.returncode} after {took:.2f}s; children before {sorted(before)}, "
           f"left {left}; events {[json.loads(line)['type'] for line in stdout.splitlines() if line.strip()]}; "
           f"stderr tail {stderr[-300:]!r}")

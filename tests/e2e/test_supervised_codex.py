@@ -7,13 +7,9 @@ the rollout, and that the transition log replays with `codex-fsm replay`.
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import shutil
 import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
@@ -22,21 +18,13 @@ from supervisor.demo.fake_backend.world import SupervisedWorld
 from supervisor.demo.terminal import Terminal
 from supervisor.adapters.launcher import CONTINUATION_PROMPT
 from tests.e2e.codex_files import resume_session_id, rollout_files, rollout_lines
+from tests.e2e.transition_logs import assert_logs_replay, rows
 
 pytestmark = pytest.mark.e2e
 
 COMPOSER_READY = r"Ask Codex to do anything"
 CTRL_C = "\x03"
 RESTORE_SEQUENCES = b"\x1b[<u\x1b[>4;0m\x1b[?2004l\x1b[?25h\x1b[?1049l"
-
-
-@pytest.fixture
-def world(tmp_path: Path, fake_backend: FakeChatGPTBackend, codex_binary: Path) -> SupervisedWorld:
-    # The world's environment inherits nothing; without PYTHONPATH `-m supervisor.cli` would import
-    # whatever checkout the virtualenv's editable install points at, not the code under test.
-    world = SupervisedWorld(tmp_path / "world", fake_backend, codex_binary)
-    world.settings["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
-    return world.create()
 
 
 @pytest.fixture
@@ -68,24 +56,6 @@ def wait_for_rotation(terminal: Terminal, since: int) -> int:
     ready = terminal.wait_for_osc("idle", 30, since=cleared)
     terminal.wait_for(COMPOSER_READY, 10)
     return ready
-
-
-def assert_logs_replay(world: SupervisedWorld) -> list[dict[str, object]]:
-    """Every transition log of the run replays cleanly; returns the records of the newest one."""
-    logs = world.transition_logs()
-    assert logs, "codex-fsm wrote no transition log"
-    for log in logs:
-        assert "replayed" in world.codex_fsm("replay", str(log)).stdout
-    keep = os.environ.get("CODEX_FSM_KEEP_E2E_LOGS")
-    if keep:  # raw material for the real-Codex golden logs (tools/scrub_log.py)
-        test_name = os.environ["PYTEST_CURRENT_TEST"].split("::")[-1].split(" ")[0]
-        Path(keep).mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(logs[-1], Path(keep) / f"{test_name}.jsonl")
-    return [json.loads(line) for line in logs[-1].read_text(encoding="utf-8").splitlines()]
-
-
-def rows(records: list[dict[str, object]]) -> list[str]:
-    return [str(r["row"]) for r in records if r.get("kind") == "transition"]
 
 
 def test_rotates_after_a_turn_that_crosses_the_threshold_and_continues_on_b(
