@@ -55,11 +55,14 @@ STALE_AGE_S = 7200.0  # older than any cache TTL: the start probes
 class Timed:
     first_byte_s: float
     exit_s: float
+    launched_at: float  # wall clock, as the transition log's times
+    ended_at: float
 
 
 def run_timed(argv: list[str], env: dict[str, str], cwd: Path, stderr_path: Path) -> Timed:
     """Launch → first byte on stdout, launch → exit (the pipe closed and the process reaped)."""
     with open(stderr_path, "wb") as stderr:
+        launched_at = time.time()
         started = time.monotonic()
         child = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                  stderr=stderr)
@@ -72,10 +75,11 @@ def run_timed(argv: list[str], env: dict[str, str], cwd: Path, stderr_path: Path
         child.stdout.close()
         status = child.wait()
         ended = time.monotonic()
+        ended_at = time.time()
     if status != 0 or b"PONG" not in output:
         raise SystemExit(f"{' '.join(argv)} exited {status}; stdout {output[-300:]!r}; "
                          f"stderr {stderr_path.read_text(errors='replace')[-600:]!r}")
-    return Timed(first - started, ended - started)
+    return Timed(first - started, ended - started, launched_at, ended_at)
 
 
 def seed_quota(env: dict[str, str], age_s: float) -> None:
@@ -107,6 +111,7 @@ def ms(values: list[float]) -> str:
 
 
 def measure_overhead(scratch: Path, pairs: int) -> list[tuple[str, list[float]]]:
+    from supervisor.adapters.codex_args import NO_DAEMON_ARGS
     from supervisor.pool.locations import account_homes, pool_store
 
     with FakeChatGPTBackend(scratch / "backend", chunk_delay_s=0) as backend:
@@ -122,19 +127,34 @@ def measure_overhead(scratch: Path, pairs: int) -> list[tuple[str, list[float]]]
         [record] = [r for r in pool_store(env).load().accounts if r.label == world.labels[leased]]
         direct_env = {k: v for k, v in env.items() if not k.startswith("CODEX_FSM_")}
         direct_env["CODEX_HOME"] = str(account_homes(env).home(record.id))
+        fsm_phases: dict[str, list[tuple[Timed, dict[str, float]]]] = {}
+
+        def supervised(name: str, age_s: float, prompt: str) -> Timed:
+            seed_quota(env, age_s)
+            logs_before = set(world.transition_logs())
+            timed = run_timed([*fsm, prompt], env, world.work_dir, stderr)
+            [log] = set(world.transition_logs()) - logs_before
+            transitions = [r for r in read_log(log) if r.get("kind") == "transition"]
+            fsm_phases.setdefault(name, []).append((timed, {
+                "spawned": next(r["at"] for r in transitions if r["trigger"] == "child_ready"),
+                "exited": next(r["at"] for r in transitions if r["trigger"] == "child_exited")}))
+            return timed
+
         variants = {
             "codex (native binary)": lambda p: run_timed([str(CODEX_NATIVE), *EXEC_ARGS, p], direct_env,
                                                          world.work_dir, stderr),
             "codex (npm launcher)": lambda p: run_timed([str(CODEX_NPM), *EXEC_ARGS, p], direct_env,
                                                         world.work_dir, stderr),
-            "codex-fsm, fresh snapshot": lambda p: (seed_quota(env, 0), run_timed([*fsm, p], env, world.work_dir,
-                                                                                  stderr))[1],
-            "codex-fsm, stale snapshot": lambda p: (seed_quota(env, STALE_AGE_S),
-                                                    run_timed([*fsm, p], env, world.work_dir, stderr))[1],
+            # What codex-fsm spawns: the native binary with its no-daemon, file-credentials arguments.
+            "codex (native, codex-fsm's argv)": lambda p: run_timed(
+                [str(CODEX_NATIVE), *NO_DAEMON_ARGS, *EXEC_ARGS, p], direct_env, world.work_dir, stderr),
+            "codex-fsm, fresh snapshot": lambda p: supervised("fresh", 0, p),
+            "codex-fsm, stale snapshot": lambda p: supervised("stale", STALE_AGE_S, p),
         }
         names = list(variants)
         for name in names:  # one untimed run each: Codex's own first-run files exist for all
             variants[name]("warm-up")
+        fsm_phases.clear()
         results: dict[str, list[Timed]] = {name: [] for name in names}
         for round_ in range(pairs):
             for name in names[round_ % len(names):] + names[:round_ % len(names)]:
@@ -145,16 +165,22 @@ def measure_overhead(scratch: Path, pairs: int) -> list[tuple[str, list[float]]]
         raise SystemExit("fake backend violations:\n  " + "\n  ".join(violations))
     if len(probes) < pairs:
         raise SystemExit(f"the stale-snapshot runs made {len(probes)} usage probes, expected at least {pairs}")
+    direct, fsm_names = names[:3], names[3:]
     rows: list[tuple[str, list[float]]] = []
     for measure in ("first_byte_s", "exit_s"):
         label = "first byte on stdout" if measure == "first_byte_s" else "exit"
         for name in names:
             rows.append((f"launch -> {label}: {name}", [getattr(t, measure) for t in results[name]]))
-        for fsm_name in names[2:]:
-            for base in names[:2]:
+        for fsm_name in fsm_names:
+            for base in direct:
                 deltas = [getattr(a, measure) - getattr(b, measure)
                           for a, b in zip(results[fsm_name], results[base], strict=True)]
                 rows.append((f"  overhead to {label}: {fsm_name.removeprefix('codex-fsm, ')} vs {base}", deltas))
+    for kind, runs in fsm_phases.items():
+        rows.append((f"codex-fsm, {kind}: launch -> child spawned (ChildReady in the log)",
+                     [phases["spawned"] - timed.launched_at for timed, phases in runs]))
+        rows.append((f"codex-fsm, {kind}: ChildExited in the log -> codex-fsm's exit",
+                     [timed.ended_at - phases["exited"] for timed, phases in runs]))
     return rows
 
 
