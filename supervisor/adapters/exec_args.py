@@ -21,7 +21,6 @@ from pathlib import Path
 from ..errors import ConfigError
 from .codex_args import (FLAG_OPTIONS, NO_DAEMON_ARGS, SESSION_ID_PATTERN, VALUE_OPTIONS, Invocation, classify,
                          forward_args)
-from .session_catalog import latest_session
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +198,10 @@ def resolve_last(run: HeadlessRun, codex_home: Path, cwd: str) -> HeadlessRun:
     """
     if not run.resume_last:
         return run
+    # Only ``--last`` reads the session catalog (and the rollout reader it uses): every other run's
+    # start imports neither before Codex is spawned.
+    from .session_catalog import latest_session
+
     folder = None if run.resume_all else _session_folder(run.cd, cwd)
     chosen = latest_session(codex_home, folder, include_non_interactive=True)
     if chosen is None:
