@@ -31,7 +31,7 @@ def _label(label_of: LabelLookup, account: object) -> str:
 
 def _manual(session_id: object, headless: bool = False) -> str:
     if not session_id:
-        return "no session to resume"
+        return "run it again later" if headless else "no session to resume"
     command = ["codex", "exec", "resume"] if headless else ["codex", "resume"]
     return f"resume by hand with `{shlex.join([*command, str(session_id)])}`"
 
@@ -74,7 +74,9 @@ def render(notice: Notify, label_of: LabelLookup, headless: bool = False) -> str
                 f"at {_when(p('reset_at'))} (Ctrl-C to quit)")
     elif kind == "gave_up":
         reset = p("reset_at")
-        soonest = f"; the soonest reset is {_when(reset)}" if reset is not None else ""
+        limit = p("max_wait_s")
+        beyond = f", beyond the {limit:g} s codex-fsm may wait" if isinstance(limit, (int, float)) else ""
+        soonest = f"; the soonest reset is {_when(reset)}{beyond}" if reset is not None else ""
         text = f"no account can continue ({p('reason') or 'pool exhausted'}){soonest}; {manual(p('session_id'))}"
     elif kind == "rotation_suspended":
         text = (f"rotation paused: {p('why')} ({p('restarts')} restarts); the session stays on this "

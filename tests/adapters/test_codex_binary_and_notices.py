@@ -65,3 +65,10 @@ def test_give_up_notice_says_how_to_resume_by_hand_and_when():
     line = render(Notify(kind="gave_up", params=(("reason", "all benched"), ("reset_at", 0.0),
                                                   ("session_id", "s-1"))), str)
     assert "resume by hand with `codex resume s-1`" in line and "soonest reset" in line
+
+
+def test_give_up_notice_of_an_exec_run_names_the_wait_it_would_have_exceeded():
+    line = render(Notify(kind="gave_up", params=(("reason", "every account is cooling down"), ("reset_at", 0.0),
+                                                  ("max_wait_s", 60.0), ("session_id", "s-1"))), str, headless=True)
+    assert "the soonest reset is" in line and "beyond the 60 s codex-fsm may wait" in line
+    assert "resume by hand with `codex exec resume s-1`" in line

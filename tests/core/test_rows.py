@@ -59,7 +59,7 @@ CASES: dict[str, Case] = {
     "acquiring-pool_exhausted->exited": Case(
         "acquiring", ev.PoolExhausted(at=T, soonest_reset_at=None, reason="no enabled accounts"),
         [cmd.Notify(kind="gave_up", params=(("reason", "no enabled accounts"), ("reset_at", None),
-                                            ("session_id", None))), cmd.Exit(status=75)],
+                                            ("max_wait_s", 3600.0), ("session_id", None))), cmd.Exit(status=75)],
         check=lambda c: c.exit_status == 75),
     "acquiring-tick->acquiring[wait_elapsed]": Case("acquiring", ev.Tick(at=T), [cmd.LeaseCandidate()],
                                                     {"wait_until": T - 1}, check=lambda c: c.wait_until is None),

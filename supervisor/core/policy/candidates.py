@@ -162,7 +162,7 @@ def give_up(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     ctx.exit_status = POOL_EXHAUSTED_STATUS
     return [cmd.Notify(kind="gave_up", params=(
                 ("reason", event.reason), ("reset_at", event.soonest_reset_at),
-                ("session_id", ctx.session_id))),
+                ("max_wait_s", ctx.settings.max_pool_wait_s), ("session_id", ctx.session_id))),
             *release_held(ctx, including_account=False),
             cmd.Exit(status=POOL_EXHAUSTED_STATUS)]
 
