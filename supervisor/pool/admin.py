@@ -10,7 +10,7 @@ from pathlib import Path
 from ..core.quota import WindowKind
 from ..errors import ConfigError, CredentialError, PoolError
 from ..terminal_text import for_terminal, is_terminal_safe
-from .auth import AuthFile, account_id_for, read_auth_file
+from .auth import AuthFile, account_id_for, read_auth_file, workspace_id_for
 from .homes import AccountHomes, Removal
 from .leases import OwnerCheck, is_stale
 from .model import AccountRecord, Lease, Pool
@@ -69,6 +69,7 @@ def import_account(store: PoolStore, homes: AccountHomes, source: Path, now: flo
                 record.label = label
         record.plan = auth.identity.plan
         record.email_masked = auth.identity.email_masked
+        record.workspace = workspace_id_for(auth.identity)
     homes.sync(account)
     if move:
         try:
