@@ -49,7 +49,7 @@ class CommandExecutor:
         return self._table[type(command)](command, at) or []
 
     def _lease(self, command: cmd.LeaseCandidate, at: float) -> list[ev.Event]:
-        return [self._pool.lease_candidate(command.purpose, command.exclude, self._clock())]
+        return [self._pool.lease_candidate(command.purpose, command.exclude, self._clock(), command.model)]
 
     def _probe(self, command: cmd.ProbeQuota, at: float) -> None:
         self._quota.request_probe(command.account)
@@ -62,7 +62,7 @@ class CommandExecutor:
         self._pool.release(command.account, at)
 
     def _cool_down(self, command: cmd.CoolDown, at: float) -> None:
-        self._pool.cool_down(command.account, command.until, command.reason, at)
+        self._pool.cool_down(command.account, command.until, command.reason, at, command.family, command.workspace)
 
     def _record_quota(self, command: cmd.RecordQuota, at: float) -> None:
         self._pool.record_quota(command.account, command.snapshot, at)

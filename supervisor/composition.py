@@ -281,7 +281,11 @@ class _LoopParts:
         from .core import events as ev
         from .loop import LoopWiring, SupervisorLoop
 
+        from .adapters.session_model import requested_model
+
         ports, child, heartbeat, keys = self.ports, self.child, self.heartbeat, self.keys
+        invocation = getattr(ports.launcher, "invocation", None)
+        model = requested_model(invocation.argv) if invocation is not None else None
         executor = CommandExecutor(self.pool, ports.quota, child, keys, self.screen, ports.label_of, ports.clock,
                                    headless=headless)
 
@@ -314,7 +318,7 @@ class _LoopParts:
         status = ports.status
         wiring = LoopWiring(
             sources=sources, executor=executor, log=ports.log, clock=ports.clock,
-            start=lambda now: ev.SessionStarted(at=now, session_id=requested, headless=headless),
+            start=lambda now: ev.SessionStarted(at=now, session_id=requested, headless=headless, model=model),
             last_input_at=lambda: keys.last_input_at,
             status=None if status is None else _LabelledStatus(status, ports.label_of),
             lifetimes=lifetimes)

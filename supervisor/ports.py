@@ -16,8 +16,9 @@ from .core.quota import QuotaSnapshot
 class PoolPort(Protocol):
     """The account pool as one supervised session sees it (supervisor.pool implements it)."""
 
-    def lease_candidate(self, purpose: str, exclude: tuple[str, ...], now: float) -> Event:
-        """Lease the best-ranked eligible account: AccountLeased, or PoolExhausted with the soonest reset."""
+    def lease_candidate(self, purpose: str, exclude: tuple[str, ...], now: float, model: str | None = None) -> Event:
+        """Lease the best-ranked eligible account for a session on ``model`` (each account judged on the
+        limit family that meters it): AccountLeased, or PoolExhausted with the soonest reset."""
 
     def never_probed(self, limit: int, exclude: tuple[str, ...], now: float) -> list[str]:
         """Up to ``limit`` eligible accounts with no stored snapshot, best-ranked first (nothing is leased)."""
@@ -25,8 +26,10 @@ class PoolPort(Protocol):
     def release(self, account: str, now: float) -> None:
         """Give the lease on ``account`` back (no-op when this process does not hold it)."""
 
-    def cool_down(self, account: str, until: float, reason: str, now: float) -> None:
-        """Bench ``account`` until ``until`` with a recorded reason."""
+    def cool_down(self, account: str, until: float, reason: str, now: float,
+                  family: str | None = None, workspace: bool = False) -> None:
+        """Bench ``account`` until ``until`` with a recorded reason: for one limit ``family`` (None: all),
+        or with ``workspace`` every account of its workspace."""
 
     def record_quota(self, account: str, snapshot: QuotaSnapshot, now: float) -> None:
         """Store the latest quota snapshot for ``account``."""

@@ -53,12 +53,12 @@ class OnePool:
         self._on_heartbeat = on_heartbeat
         self.closed = False
 
-    def lease_candidate(self, purpose, exclude, now):
+    def lease_candidate(self, purpose, exclude, now, model=None):
         return ev.AccountLeased(at=now, account="acct-a")
 
     def never_probed(self, limit, exclude, now): return []
     def release(self, account, now): pass
-    def cool_down(self, account, until, reason, now): pass
+    def cool_down(self, account, until, reason, now, family=None, workspace=False): pass
     def record_quota(self, account, snapshot: QuotaSnapshot, now): pass
     def codex_home(self, account): raise AssertionError("no child in these tests")
 

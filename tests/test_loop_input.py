@@ -28,11 +28,11 @@ class ScriptedPool:
         self._steps = list(steps)
         self.released: list[str] = []
 
-    def lease_candidate(self, purpose, exclude, now):
+    def lease_candidate(self, purpose, exclude, now, model=None):
         return ev.AccountLeased(at=now, account="acct-a")
 
     def release(self, account, now): self.released.append(account)
-    def cool_down(self, account, until, reason, now): pass
+    def cool_down(self, account, until, reason, now, family=None, workspace=False): pass
     def record_quota(self, account, snapshot, now): pass
     def codex_home(self, account): raise AssertionError("no child in this test")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from supervisor.core import events as ev
-from supervisor.core.quota import QuotaSnapshot, QuotaWindow
+from supervisor.core.quota import LimitFamily, QuotaSnapshot, QuotaWindow
 from supervisor.core.settings import SessionSettings
 
 T0 = 1795562000.0
@@ -268,8 +268,80 @@ def exec_pool_exhausted_tempfail() -> Scenario:
                     SessionSettings(max_pool_wait_s=600.0))
 
 
+SPARK_ID, SPARK_NAME, SPARK_MODEL, MAIN_MODEL = "codex_bengalfox", "GPT-5.3-Codex-Spark", "gpt-5.3-codex-spark", "gpt-5.5"
+
+
+def with_spark(snapshot: QuotaSnapshot, used_5h: float, *, reached: bool = False) -> QuotaSnapshot:
+    """``snapshot`` plus the Spark model's own family, as Codex and the usage endpoint report it."""
+    at = snapshot.observed_at
+    spark = LimitFamily(SPARK_ID, SPARK_NAME, (QuotaWindow(used_5h, 300, at + HOUR), QuotaWindow(30, 10080, at + WEEK)),
+                        limit_reached=reached, reached_type="rate_limit_reached" if reached else None)
+    return QuotaSnapshot(snapshot.windows, at, snapshot.limit_reached, families=(spark,))
+
+
+def spark_only_exhaustion() -> Scenario:
+    t = T0
+    events = _launch(t)
+    for offset, spark_used in ((10, 96), (40, 100)):
+        events += [ev.TurnStarted(at=t + offset),
+                   ev.QuotaObserved(at=t + offset + 1, model=MAIN_MODEL,
+                                    snapshot=with_spark(snap(25, 10, t + offset + 1), spark_used,
+                                                        reached=spark_used >= 100)),
+                   ev.TurnFinished(at=t + offset + 1.1, last_input_at=t + offset - 5)]
+    events += [ev.ChildExited(at=t + 60, code=0)]
+    return Scenario("spark_only_exhaustion",
+                    "the Spark model's own limit family is exhausted while the session runs the main model: "
+                    "it is recorded, and the session keeps running on its account",
+                    events, 0, ("acquiring", "probing", "running", "exited"))
+
+
+def weekly_snap(used_weekly: float, at: float) -> QuotaSnapshot:
+    return QuotaSnapshot(windows=(QuotaWindow(used_weekly, 10080, at + 3 * 24 * HOUR),), observed_at=at)
+
+
+def weekly_only_plan() -> Scenario:
+    t = T0
+    events = [ev.SessionStarted(at=t), ev.AccountLeased(at=t + 0.01, account=ALPHA),
+              ev.QuotaProbed(at=t + 0.2, account=ALPHA, snapshot=weekly_snap(60, t + 0.2)),
+              ev.ChildReady(at=t + 0.7), ev.SessionBound(at=t + 2.0, session_id=SESSION)]
+    events += [ev.TurnStarted(at=t + 10), ev.QuotaObserved(at=t + 11, snapshot=weekly_snap(70, t + 11)),
+               ev.TurnFinished(at=t + 11.1, last_input_at=t + 5)]
+    events += [ev.TurnStarted(at=t + 20), ev.QuotaObserved(at=t + 21, snapshot=weekly_snap(93, t + 21)),  # prewarm
+               ev.AccountLeased(at=t + 21.01, account=BRAVO),
+               ev.QuotaProbed(at=t + 21.3, account=BRAVO, snapshot=weekly_snap(10, t + 21.3)),
+               ev.QuotaObserved(at=t + 25, snapshot=weekly_snap(96, t + 25)),  # 4 % left: rotation due
+               ev.TurnFinished(at=t + 25.1, last_input_at=t + 15),
+               ev.ChildExited(at=t + 26.5, code=0),
+               ev.ChildReady(at=t + 27.2), ev.SessionBound(at=t + 27.3, session_id=SESSION)]
+    events += [ev.TurnStarted(at=t + 40), ev.QuotaObserved(at=t + 41, snapshot=weekly_snap(11, t + 41)),
+               ev.TurnFinished(at=t + 41.1, last_input_at=t + 35), ev.ChildExited(at=t + 60, code=0)]
+    return Scenario("weekly_only_plan",
+                    "a plan with a weekly window only: headroom from it, prewarm and rotate at its floor",
+                    events, 0, ("running", "prewarming", "restarting", "resuming", "running", "exited"))
+
+
+def workspace_wide_limit() -> Scenario:
+    t = T0
+    stopped = QuotaSnapshot(windows=snap(40, 20, t + 11).windows, observed_at=t + 11, limit_reached=True,
+                            reached_type="workspace_member_usage_limit_reached")
+    events = _launch(t) + [
+        ev.TurnStarted(at=t + 10), ev.QuotaObserved(at=t + 11, snapshot=stopped),
+        # The pool benches every seat of ALPHA's workspace: the successor is from another workspace.
+        ev.AccountLeased(at=t + 11.01, account=CHARLIE),
+        ev.QuotaProbed(at=t + 11.3, account=CHARLIE, snapshot=snap(5, 5, t + 11.3)),
+        ev.TurnFinished(at=t + 12, last_input_at=t + 5),
+        ev.ChildExited(at=t + 13.5, code=0),
+        ev.ChildReady(at=t + 14.2), ev.SessionBound(at=t + 14.3, session_id=SESSION),
+        ev.ChildExited(at=t + 40, code=0)]
+    return Scenario("workspace_wide_limit",
+                    "the workspace's owner limit stops every seat: the account is benched workspace-wide, "
+                    "the session moves to an account of another workspace",
+                    events, 0, ("running", "prewarming", "restarting", "resuming", "running", "exited"))
+
+
 SCENARIOS = [normal_session_and_quit, prewarm_rotate_resume_quit, usage_limit_reselect_resume,
              pool_exhausted_wait_resume, quit_while_waiting_for_the_pool, probe_failures_with_cooldowns,
              restart_budget_exhausted, thrash_guard, interrupt_during_restarting, child_crash, stop_ladder_escalation,
              exhausted_at_start_reset_then_launch,
-             nothing_usable, exec_prewarmed_handoff_at_the_limit, exec_pool_exhausted_tempfail]
+             nothing_usable, exec_prewarmed_handoff_at_the_limit, exec_pool_exhausted_tempfail,
+             spark_only_exhaustion, weekly_only_plan, workspace_wide_limit]

@@ -29,9 +29,10 @@ class GuardedPool:
     def __init__(self, pool: PoolPort) -> None:
         self._pool = pool
 
-    def lease_candidate(self, purpose: str, exclude: tuple[str, ...], now: float) -> ev.Event:
+    def lease_candidate(self, purpose: str, exclude: tuple[str, ...], now: float,
+                        model: str | None = None) -> ev.Event:
         try:
-            return self._pool.lease_candidate(purpose, exclude, now)
+            return self._pool.lease_candidate(purpose, exclude, now, model)
         except PoolError as exc:
             return ev.PoolExhausted(at=now, soonest_reset_at=now + POOL_RETRY_S,
                                     reason=f"the pool is unavailable: {exc}")
@@ -48,9 +49,10 @@ class GuardedPool:
         except PoolError:
             pass
 
-    def cool_down(self, account: str, until: float, reason: str, now: float) -> None:
+    def cool_down(self, account: str, until: float, reason: str, now: float,
+                  family: str | None = None, workspace: bool = False) -> None:
         try:
-            self._pool.cool_down(account, until, reason, now)
+            self._pool.cool_down(account, until, reason, now, family, workspace)
         except PoolError:
             pass
 

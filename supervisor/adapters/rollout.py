@@ -6,6 +6,15 @@ Every real turn records the response's ``x-codex-*`` rate-limit headers as an
 ``task_complete`` whose ``error.codex_error_info`` is ``usage_limit_exceeded``. ``RolloutReader.poll``
 turns the lines appended since the last call into core events.
 
+Limit families: Codex writes one ``token_count`` per limit family a response reported, its
+``rate_limits`` shaped ``{"limit_id": "codex_bengalfox", "limit_name": "GPT-5.3-Codex-Spark",
+"primary": {"used_percent": 12.0, "window_minutes": 300, "resets_at": 1776120541}, "secondary": …,
+"credits": …, "plan_type": "pro", "rate_limit_reached_type": "workspace_member_usage_limit_reached"}``
+(a missing ``limit_id`` is the main family ``codex``; most fields may be missing or null). The reader
+keeps the newest reading of every family it has seen in this file and reports them together, with
+the model of the latest turn (Codex's ``turn_context`` line names it), so the core can judge the
+family the session's model uses.
+
 Cost model: each poll is one ``stat`` plus reading only the bytes appended since the last poll, so the
 cost follows the new lines, never the file's total size. Lines are first screened by cheap byte
 tests; only the few kinds that matter are decoded as JSON. A line that is not a JSON object is skipped
@@ -27,8 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from ..core.events import Event, QuotaObserved, TurnFinished, TurnStarted, UsageLimitHit
-from ..core.quota import (QuotaSnapshot, QuotaWindow, epoch_seconds, finite_number, plausible_reset,
-                          reset_named_by)
+from ..core.quota import (MAIN_FAMILY, LimitFamily, QuotaSnapshot, QuotaWindow, epoch_seconds, finite_number,
+                          plausible_reset, reset_named_by)
 from ..errors import RolloutError
 
 _READ_CHUNK = 1 << 20
@@ -39,7 +48,9 @@ _META_MAX_BYTES = 4 << 20
 # Codex's own context messages share role "user" with real prompts; these openings mark them.
 _CONTEXT_PREFIXES = ("<environment_context>", "<user_instructions>", "<turn_aborted>", "# AGENTS.md instructions")
 # Only these byte patterns can mark a line the reader acts on; everything else is screened out.
-_RELEVANT = re.compile(rb'"(?:token_count|task_started|task_complete|turn_aborted|user)"')
+_RELEVANT = re.compile(rb'"(?:token_count|task_started|task_complete|turn_aborted|turn_context|user)"')
+# A model name longer than this is not one (kept out of events and logs).
+_MAX_MODEL_CHARS = 200
 # How Codex (compact serde JSON) opens a token_count line. Raw quotes cannot occur inside a JSON string,
 # so this can only be the record's own structure. Such lines are decoded lazily: of a run of them with
 # no other event in between, only the newest valid one matters.
@@ -118,6 +129,8 @@ class RolloutReader:
         self._deferred_counts: list[bytes] = []
         self._turn_snapshot: QuotaSnapshot | None = None
         self._last_snapshot: QuotaSnapshot | None = None
+        self._families: dict[str, LimitFamily] = {}
+        self._model: str | None = None
         self._last_prompt: str | None = None
         self._lines = self._malformed = self._oversized = self._replaced = self._truncated = 0
         self._missing = False
@@ -133,6 +146,11 @@ class RolloutReader:
     def last_snapshot(self) -> QuotaSnapshot | None:
         """The newest rate-limit snapshot seen (the running account's quota)."""
         return self._last_snapshot
+
+    @property
+    def model(self) -> str | None:
+        """The model of the latest turn, as Codex's turn_context recorded it."""
+        return self._model
 
     @property
     def last_prompt(self) -> str | None:
@@ -275,22 +293,36 @@ class RolloutReader:
         kind, payload_type = record.get("type"), payload.get("type")
         if kind == "event_msg":
             self._handle_event_msg(payload_type, payload, events, now)
+        elif kind == "turn_context":
+            model = payload.get("model")
+            if isinstance(model, str) and 0 < len(model) <= _MAX_MODEL_CHARS:
+                self._model = model
         elif kind == "response_item" and payload_type == "message" and payload.get("role") == "user":
             prompt = user_prompt_text(payload)
             if prompt is not None:
                 self._last_prompt = prompt
 
     def _flush_counts(self, events: list[Event], now: float) -> None:
-        """Decode deferred token_count lines, newest first, until one holds a usable snapshot."""
+        """Decode deferred token_count lines, newest first, until one holds the main family: the newest
+        reading of each family decoded on the way counts (Codex writes the main family first)."""
+        fresh: dict[str, LimitFamily] = {}
         while self._deferred_counts:
             record = decode_json_line(self._deferred_counts.pop())
             if record is None:
                 self._malformed += 1
-            elif self._is_history(record):
+                continue
+            if self._is_history(record):
                 break  # the older ones are history too
-            elif self._observe(record.get("payload"), events, now):
-                break
+            payload = record.get("payload")
+            family = family_from_rate_limits(payload.get("rate_limits")) if isinstance(payload, dict) else None
+            if family is not None:
+                fresh.setdefault(family.limit_id, family)
+                if family.limit_id == MAIN_FAMILY:
+                    break
         self._deferred_counts.clear()
+        if fresh:
+            self._families.update(fresh)
+            self._emit_snapshot(events, now)
 
     def _is_history(self, record: dict) -> bool:
         """Written before ``not_before`` (a line without a readable time is taken as new)."""
@@ -302,14 +334,19 @@ class RolloutReader:
     def _observe(self, payload: Any, events: list[Event], now: float) -> bool:
         if not isinstance(payload, dict):
             return False
-        snapshot = snapshot_from_rate_limits(payload.get("rate_limits"), now)
-        if snapshot is None:
+        family = family_from_rate_limits(payload.get("rate_limits"))
+        if family is None:
             return False
+        self._families[family.limit_id] = family
+        self._emit_snapshot(events, now)
+        return True
+
+    def _emit_snapshot(self, events: list[Event], now: float) -> None:
+        snapshot = snapshot_of_families(self._families.values(), now)
         self._last_snapshot = self._turn_snapshot = snapshot
         if events and isinstance(events[-1], QuotaObserved):
             events.pop()  # a newer snapshot supersedes one nothing else has seen yet
-        events.append(QuotaObserved(at=now, snapshot=snapshot))
-        return True
+        events.append(QuotaObserved(at=now, snapshot=snapshot, model=self._model))
 
     def _handle_event_msg(self, payload_type: Any, payload: dict, events: list[Event], now: float) -> None:
         self._flush_counts(events, now)  # earlier snapshots come first, and date a usage limit
@@ -321,7 +358,8 @@ class RolloutReader:
         elif payload_type == "task_complete" and is_usage_limit_error(payload.get("error")):
             resets_at = usage_limit_reset(payload.get("error"), now)
             if resets_at is None:
-                resets_at = exhausted_reset(self._turn_snapshot)
+                turn = self._turn_snapshot
+                resets_at = exhausted_reset(None if turn is None else turn.for_model(self._model))
             events.append(UsageLimitHit(at=now, resets_at=resets_at))
             self._turn_snapshot = None
         elif payload_type in ("task_complete", "turn_aborted"):
@@ -332,22 +370,57 @@ class RolloutReader:
 # -- pure parsing helpers (tested directly) --------------------------------------------------------
 
 
-def snapshot_from_rate_limits(rate_limits: Any, now: float) -> QuotaSnapshot | None:
-    """A snapshot from a token_count's ``rate_limits``; None when it holds no usable window.
+# Limit ids are short identifiers ("codex", "codex_bengalfox"); anything else is not one.
+_LIMIT_ID = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}\Z")
+_MAX_LIMIT_NAME_CHARS = 100
 
-    Extra limit families (``limit_id`` other than ``codex``) describe other models' limits, not the
-    account's, and are ignored.
+
+def family_from_rate_limits(rate_limits: Any) -> LimitFamily | None:
+    """One family's reading from a token_count's ``rate_limits``; None when it holds neither a usable
+    window nor a reached type (or names no plausible limit id).
+
+    ``rate_limit_reached_type`` (any of Codex's values: ``rate_limit_reached``, ``workspace_*``)
+    means the family is refused now, whatever its percentages say.
     """
     if not isinstance(rate_limits, dict):
         return None
     limit_id = rate_limits.get("limit_id")
-    if limit_id not in (None, "codex"):
+    if limit_id is None:
+        limit_id = MAIN_FAMILY
+    if not isinstance(limit_id, str) or not _LIMIT_ID.match(limit_id):
         return None
     windows = tuple(w for w in (_window(rate_limits.get(slot)) for slot in ("primary", "secondary"))
                     if w is not None)
-    if not windows:
+    reached = rate_limits.get("rate_limit_reached_type")
+    reached = reached if isinstance(reached, str) and _LIMIT_ID.match(reached) else None
+    if not windows and reached is None:
         return None
-    return QuotaSnapshot(windows=windows, observed_at=now)
+    name = rate_limits.get("limit_name")
+    name = name if isinstance(name, str) and 0 < len(name) <= _MAX_LIMIT_NAME_CHARS else None
+    return LimitFamily(limit_id=limit_id, limit_name=name, windows=windows,
+                       limit_reached=reached is not None, reached_type=reached)
+
+
+def snapshot_of_families(families: Any, now: float) -> QuotaSnapshot:
+    """One snapshot of the families read: the main one in the main fields, the others by id."""
+    main = None
+    others = []
+    for family in families:
+        if family.limit_id == MAIN_FAMILY:
+            main = family
+        else:
+            others.append(family)
+    others.sort(key=lambda f: f.limit_id)
+    if main is None:
+        return QuotaSnapshot(observed_at=now, families=tuple(others))
+    return QuotaSnapshot(windows=main.windows, observed_at=now, limit_reached=main.limit_reached,
+                         reached_type=main.reached_type, families=tuple(others))
+
+
+def snapshot_from_rate_limits(rate_limits: Any, now: float) -> QuotaSnapshot | None:
+    """The snapshot one token_count's ``rate_limits`` alone describes (None: nothing usable)."""
+    family = family_from_rate_limits(rate_limits)
+    return None if family is None else snapshot_of_families((family,), now)
 
 
 def _window(raw: Any) -> QuotaWindow | None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import queue
 import threading
 import time
@@ -31,7 +32,7 @@ from typing import Any, Callable, Generic, Hashable, Mapping, Protocol, TypeVar
 import requests
 
 from ..core.events import Event, ProbeFailed, QuotaProbed
-from ..core.quota import QuotaSnapshot, QuotaWindow, epoch_seconds, finite_number, reset_named_by
+from ..core.quota import LimitFamily, QuotaSnapshot, QuotaWindow, epoch_seconds, finite_number, reset_named_by
 from ..errors import CodexFsmError
 
 USAGE_PATH = "/wham/usage"
@@ -57,29 +58,92 @@ class MalformedUsage(ValueError):
 # -- parsing (pure; fuzzed by the tests) ----------------------------------------------------------
 
 
+# The body's shape (the fields read; others are ignored):
+#   {"plan_type": "pro",
+#    "rate_limit": {"allowed": true, "limit_reached": false,
+#                   "primary_window": {"used_percent": 12, "limit_window_seconds": 18000,
+#                                      "reset_after_seconds": 8581, "reset_at": 1776111121},
+#                   "secondary_window": {... 604800 ...} | null},
+#    "additional_rate_limits": [{"limit_name": "GPT-5.3-Codex-Spark", "metered_feature": "codex_bengalfox",
+#                                "rate_limit": {same shape as rate_limit} | null}] | null,
+#    "credits": {"has_credits": true, "unlimited": false, "balance": "9.99"} | null,
+#    "rate_limit_reached_type": {"type": "workspace_member_usage_limit_reached"} | null}
+# ``rate_limit`` is the main family (limit id ``codex``); each additional entry is the family its
+# ``metered_feature`` names. A weekly-only plan has one window (604800 s) and no 5-hour one.
+_FEATURE_ID = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}\Z")
+_MAX_NAME_CHARS = 100
+
+
 def parse_usage_payload(payload: Any, now: float) -> QuotaSnapshot:
-    """The snapshot in a /wham/usage body. ``rate_limit: null`` means no limits are known."""
+    """The snapshot in a /wham/usage body. ``rate_limit: null`` means no limits are known.
+
+    ``allowed`` is the server's verdict on ordinary use and is kept as given: it wins over the
+    percentages (``quota.blocked_until``); ``limit_reached: true`` or ``allowed: false`` refuse use.
+    """
     if not isinstance(payload, dict):
         raise MalformedUsage("body is not a JSON object")
     if "rate_limit" not in payload:
         raise MalformedUsage("rate_limit is missing")
+    reached_type = _reached_type(payload.get("rate_limit_reached_type"))
+    families = tuple(_additional_families(payload.get("additional_rate_limits"), now))
     rate_limit = payload["rate_limit"]
     if rate_limit is None:
-        return QuotaSnapshot(observed_at=now)
+        return QuotaSnapshot(observed_at=now, limit_reached=reached_type is not None, reached_type=reached_type,
+                             families=families)
     if not isinstance(rate_limit, dict):
         raise MalformedUsage("rate_limit is not an object")
-    windows = [_usage_window(rate_limit[slot], slot, now)
+    windows, limit_reached, allowed = _rate_limit_details(rate_limit, "rate_limit", now)
+    snapshot = _snapshot(windows, limit_reached or reached_type is not None, None, now)
+    return replace(snapshot, allowed=allowed, reached_type=reached_type, families=families)
+
+
+def _rate_limit_details(rate_limit: dict, where: str, now: float) -> tuple[list[QuotaWindow], bool, bool | None]:
+    windows = [_usage_window(rate_limit[slot], f"{where}.{slot}", now)
                for slot in ("primary_window", "secondary_window") if rate_limit.get(slot) is not None]
-    limit_reached = rate_limit.get("limit_reached") is True or rate_limit.get("allowed") is False
-    return _snapshot(windows, limit_reached, None, now)
+    allowed = rate_limit.get("allowed")
+    allowed = allowed if isinstance(allowed, bool) else None
+    return windows, rate_limit.get("limit_reached") is True or allowed is False, allowed
 
 
-def _usage_window(raw: Any, slot: str, now: float) -> QuotaWindow:
+def _reached_type(raw: Any) -> str | None:
+    kind = raw.get("type") if isinstance(raw, dict) else raw
+    return kind if isinstance(kind, str) and _FEATURE_ID.match(kind) and kind != "unknown" else None
+
+
+def _additional_families(raw: Any, now: float) -> list[LimitFamily]:
+    """The other families; an entry that names no plausible limit id is left out, not fatal."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise MalformedUsage("additional_rate_limits is not a list")
+    families: dict[str, LimitFamily] = {}
+    for index, entry in enumerate(raw):
+        if not isinstance(entry, dict):
+            raise MalformedUsage(f"additional_rate_limits[{index}] is not an object")
+        limit_id = entry.get("metered_feature")
+        if not isinstance(limit_id, str) or not _FEATURE_ID.match(limit_id) or limit_id == "codex":
+            continue
+        name = entry.get("limit_name")
+        name = name if isinstance(name, str) and 0 < len(name) <= _MAX_NAME_CHARS else None
+        details = entry.get("rate_limit")
+        if details is None:
+            families.setdefault(limit_id, LimitFamily(limit_id=limit_id, limit_name=name))
+            continue
+        if not isinstance(details, dict):
+            raise MalformedUsage(f"additional_rate_limits[{index}].rate_limit is not an object")
+        windows, limit_reached, allowed = _rate_limit_details(details, f"additional_rate_limits[{index}]", now)
+        windows = list(_snapshot(windows, limit_reached, None, now).windows)
+        families.setdefault(limit_id, LimitFamily(limit_id=limit_id, limit_name=name, windows=tuple(windows),
+                                                  limit_reached=limit_reached, allowed=allowed))
+    return [families[key] for key in sorted(families)]
+
+
+def _usage_window(raw: Any, where: str, now: float) -> QuotaWindow:
     if not isinstance(raw, dict):
-        raise MalformedUsage(f"rate_limit.{slot} is not an object")
+        raise MalformedUsage(f"{where} is not an object")
     used = finite_number(raw.get("used_percent"))
     if used is None:
-        raise MalformedUsage(f"rate_limit.{slot}.used_percent is not a finite number")
+        raise MalformedUsage(f"{where}.used_percent is not a finite number")
     seconds = finite_number(raw.get("limit_window_seconds"))
     minutes = round(seconds / 60) if seconds is not None and 0 < seconds < 1e11 else 0
     resets_at = epoch_seconds(raw.get("reset_at"))

@@ -38,9 +38,25 @@ def main(argv: list[str]) -> int:
               f"session {for_terminal(s['session_id'] or '(not yet known)')}")
     print(f"accounts ({len(accounts)}):" if accounts else "accounts: none (add one with `codex-fsm accounts import`)")
     for row in accounts:
-        print(f"  {for_terminal(row['label']):<16} {_bars(row['quota_remaining_percent'])}  "
+        quota = row['quota_remaining_percent']
+        print(f"  {for_terminal(row['label']):<16} {_bars(quota)}  "
               f"{for_terminal(row['state'])}{_cooldown(row)}")
+        for family in (quota or {}).get("families", []):
+            # Another model's own limit (Spark's, say): shown, never the reason this account is left.
+            name = family.get("limit_name") or family["limit_id"]
+            print(f"    {for_terminal(_clipped(name, 14)):<14} {_bars(family)}{_refused(family)}")
     return 0
+
+
+def _clipped(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 1] + "~"
+
+
+def _refused(figures: dict) -> str:
+    reached = figures.get("reached_type")
+    if figures.get("allowed") is False or figures.get("limit_reached"):
+        return f"  refused ({for_terminal(reached)})" if reached else "  refused"
+    return ""
 
 
 def _clock(epoch: float, layout: str) -> str:
@@ -60,11 +76,26 @@ def _bar(remaining: float | None) -> str:
 def _bars(quota: dict | None) -> str:
     if quota is None:
         return f"5h [{_bar(None)}] wk [{_bar(None)}] (no snapshot)"
-    return (f"5h [{_bar(quota.get('5h'))}] wk [{_bar(quota.get('weekly'))}] "
-            f"({_pct(quota.get('5h'))} / {_pct(quota.get('weekly'))} left)")
+    plan = _plan_windows(quota)
+    return (f"5h [{_window_bar(quota, '5h', plan)}] wk [{_window_bar(quota, 'weekly', plan)}] "
+            f"({_pct(quota.get('5h'), '5h', plan)} / {_pct(quota.get('weekly'), 'weekly', plan)} left)")
 
 
-def _pct(value: float | None) -> str:
+def _plan_windows(quota: dict) -> set[str]:
+    """The window kinds the plan has; a kind it lacks (a weekly-only plan's 5 h) is not unknown."""
+    windows = quota.get("windows")
+    return set(windows) if isinstance(windows, list) else {"5h", "weekly"}
+
+
+def _window_bar(quota: dict, kind: str, plan: set[str]) -> str:
+    if quota.get(kind) is None and plan and kind not in plan:
+        return "none".center(_BAR_WIDTH)
+    return _bar(quota.get(kind))
+
+
+def _pct(value: float | None, kind: str, plan: set[str]) -> str:
+    if value is None and plan and kind not in plan:
+        return "no " + ("5h" if kind == "5h" else "weekly") + " window"
     return "?" if value is None else f"{value:.0f}%"
 
 
@@ -72,4 +103,6 @@ def _cooldown(row: dict) -> str:
     cooldown = row.get("cooldown")
     if not cooldown:
         return ""
-    return f" until {_clock(cooldown['until'], '%Y-%m-%d %H:%M')} ({for_terminal(cooldown['reason'])})"
+    family = cooldown.get("family")
+    scope = f", {for_terminal(family)} only" if family else ""
+    return f" until {_clock(cooldown['until'], '%Y-%m-%d %H:%M')} ({for_terminal(cooldown['reason'])}{scope})"

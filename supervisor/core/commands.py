@@ -23,6 +23,8 @@ class LeaseCandidate(Command):
     name: ClassVar[str] = "LeaseCandidate"
     purpose: str = "session"  # "session" (to run on now) or "successor" (prewarm)
     exclude: tuple[str, ...] = ()
+    # The session's model: candidates are judged on the limit family that meters it.
+    model: str | None = None
 
 
 class ProbeQuota(Command):
@@ -47,12 +49,18 @@ class ReleaseAccount(Command):
 
 
 class CoolDown(Command):
-    """Bench ``account`` until ``until`` (epoch seconds) and say why."""
+    """Bench ``account`` until ``until`` (epoch seconds) and say why.
+
+    ``family``: the limit family that is exhausted (None: the account as a whole, e.g. a failed
+    probe); sessions on a model another family meters may still use the account. ``workspace``:
+    the account's whole workspace is stopped, so the pool benches every account of it."""
 
     name: ClassVar[str] = "CoolDown"
     account: str = ""
     until: float = 0.0
     reason: str = ""
+    family: str | None = None
+    workspace: bool = False
 
 
 class RecordQuota(Command):

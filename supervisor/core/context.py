@@ -21,6 +21,9 @@ class SessionContext:
     # A prewarmed, probed and still leased next account.
     successor: str | None = None
     session_id: str | None = None
+    # The model the session runs (the user's choice, then what Codex's rollout says it ran): it picks
+    # the limit family that decides pressure, headroom and cooldowns (``QuotaSnapshot.for_model``).
+    model: str | None = None
     # A headless run (``codex exec``): known from the start, never changes.
     headless: bool = False
     # True once a child of this session has run: the next spawn resumes instead of starting fresh.

@@ -28,6 +28,8 @@ class SessionStarted(Event):
     trigger: ClassVar[str] = "session_started"
     session_id: str | None = None
     headless: bool = False
+    # The model the user named for Codex (``-m``/``--model``, ``-c model=``), None when they named none.
+    model: str | None = None
 
 
 class AccountLeased(Event):
@@ -97,10 +99,13 @@ class TurnFinished(Event):
 
 
 class QuotaObserved(Event):
-    """The running account's rate limits as Codex recorded them in the rollout (no request made)."""
+    """The running account's rate limits as Codex recorded them in the rollout (no request made).
+
+    ``model``: the model Codex ran the session's latest turn on (its ``turn_context``), when known."""
 
     trigger: ClassVar[str] = "quota_observed"
     snapshot: QuotaSnapshot = QuotaSnapshot()
+    model: str | None = None
 
 
 class UsageLimitHit(Event):

@@ -1,15 +1,26 @@
 """Quota figures and the pure pressure policy.
 
 Windows are classified by their length, never by their slot: Codex calls them "primary" and
-"secondary", but which one is the 5-hour window is a property of its duration.
+"secondary", but which one is the 5-hour window is a property of its duration. A plan may have only
+one of them (a weekly-only plan has no 5-hour window): that is a plan, not missing data.
 Times are unix epoch seconds and always come from the caller.
+
+Limit families. Codex meters some models separately from the account's main limit. Every model
+response carries one header family per limit (``x-codex-*`` is the main family, limit id ``codex``;
+``x-codex-bengalfox-*`` is the family ``codex_bengalfox``, named "GPT-5.3-Codex-Spark"), and Codex
+writes one rollout ``token_count`` per family, each ``rate_limits`` naming its ``limit_id`` (missing
+means ``codex``) and, for the extra families, a ``limit_name``. The usage endpoint reports the main
+family as ``rate_limit`` and the others as ``additional_rate_limits[]`` (``metered_feature`` is the
+limit id, ``limit_name`` the display name). A family's ``limit_name`` names the model it meters, so
+a session's family is the one whose name is its model (see ``family_for``); every other model uses
+the main family. A snapshot carries every family it saw; only the session's family decides.
 """
 
 from __future__ import annotations
 
 import enum
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 FIVE_HOUR_MINUTES = 300
 WEEKLY_MINUTES = 10080
@@ -117,13 +128,105 @@ class QuotaWindow:
         return 100.0 - self.used_at(now)
 
 
+# The main limit family: what the account's plan allows for every model not metered separately.
+MAIN_FAMILY = "codex"
+# Codex's ``rate_limit_reached_type`` values that stop a whole workspace (its owner's spend cap or
+# credits), not one seat: every account of that workspace is exhausted with it.
+WORKSPACE_REACHED_PREFIX = "workspace_"
+
+
+def _folded(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+def same_model_name(a: str | None, b: str | None) -> bool:
+    """Whether a limit's display name ("GPT-5.3-Codex-Spark") names a model ("gpt-5.3-codex-spark")."""
+    return bool(a) and bool(b) and _folded(a or "") == _folded(b or "")
+
+
+@dataclass(frozen=True, slots=True)
+class LimitFamily:
+    """One extra limit family of an account (not the main ``codex`` one): its windows and flags.
+
+    ``allowed``: the usage endpoint's own verdict on ordinary use (None where the source gives none).
+    ``reached_type``: Codex's ``rate_limit_reached_type`` (``rate_limit_reached``, ``workspace_*``).
+    """
+
+    limit_id: str
+    limit_name: str | None = None
+    windows: tuple[QuotaWindow, ...] = ()
+    limit_reached: bool = False
+    allowed: bool | None = None
+    reached_type: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class QuotaSnapshot:
-    """The windows of one account at one moment, from a probe or from the rollout."""
+    """The windows of one account at one moment, from a probe or from the rollout.
+
+    ``windows``, ``limit_reached``, ``allowed`` and ``reached_type`` describe the main family
+    (``codex``); ``families`` the others the source reported. Pure functions below look at the
+    main fields only: ask ``for_model`` for the view of the family a session's model uses.
+    """
 
     windows: tuple[QuotaWindow, ...] = ()
     observed_at: float = 0.0
     limit_reached: bool = False
+    allowed: bool | None = None
+    reached_type: str | None = None
+    families: tuple[LimitFamily, ...] = ()
+
+    def family(self, limit_id: str) -> LimitFamily | None:
+        for f in self.families:
+            if f.limit_id == limit_id:
+                return f
+        return None
+
+    def family_for(self, model: str | None) -> str:
+        """The limit id that meters ``model``: the family named after it, else the main family."""
+        for f in self.families:
+            if same_model_name(f.limit_name, model):
+                return f.limit_id
+        return MAIN_FAMILY
+
+    @property
+    def workspace_limit(self) -> str | None:
+        """The ``workspace_*`` reached type when the account's workspace as a whole is stopped."""
+        for reached in (self.reached_type, *(f.reached_type for f in self.families)):
+            if reached and reached.startswith(WORKSPACE_REACHED_PREFIX):
+                return reached
+        return None
+
+    def view(self, limit_id: str) -> "QuotaSnapshot":
+        """The family ``limit_id`` as a plain snapshot (its windows in the main fields, no others).
+
+        A family the source did not report shows no windows: nothing proves it exhausted. A
+        workspace-wide stop holds for every family.
+        """
+        workspace = self.workspace_limit
+        if limit_id == MAIN_FAMILY:
+            if not self.families and (workspace is None or self.limit_reached):
+                return self
+            return QuotaSnapshot(self.windows, self.observed_at, self.limit_reached or workspace is not None,
+                                 self.allowed, self.reached_type or workspace)
+        f = self.family(limit_id)
+        if f is None:
+            return QuotaSnapshot((), self.observed_at, workspace is not None, None, workspace)
+        return QuotaSnapshot(f.windows, self.observed_at, f.limit_reached or workspace is not None,
+                             f.allowed, f.reached_type or workspace)
+
+    def for_model(self, model: str | None) -> "QuotaSnapshot":
+        return self.view(self.family_for(model))
+
+    def with_names_from(self, older: "QuotaSnapshot | None") -> "QuotaSnapshot":
+        """Keep the display names an older snapshot knew for families this one reports unnamed
+        (Codex's headers name a family only sometimes; the usage endpoint always does)."""
+        if older is None or not any(f.limit_name is None for f in self.families):
+            return self
+        named = {f.limit_id: f.limit_name for f in older.families if f.limit_name}
+        families = tuple(replace(f, limit_name=named.get(f.limit_id)) if f.limit_name is None else f
+                         for f in self.families)
+        return replace(self, families=families)
 
     def window(self, kind: WindowKind) -> QuotaWindow | None:
         for w in self.windows:
@@ -197,16 +300,23 @@ def blocked_until(snapshot: QuotaSnapshot | None, thresholds: Thresholds) -> flo
     - ``limit_reached`` with no window at its floor ("blocked now", not until when) blocks until the
       soonest reset after the observation: after that moment the snapshot proves nothing.
     - ``limit_reached`` with no reset after the observation blocks with no known end.
+    - The source's own verdict wins over the percentages: ``allowed`` true (and no limit reached)
+      does not block whatever the windows say (credits, say, keep ordinary use going); ``allowed``
+      false blocks like ``limit_reached``.
     The result does not depend on the time it is asked at; it is a fixed moment of the snapshot.
+    Only the main fields count: pass ``snapshot.for_model(model)`` for another family.
     """
     if snapshot is None:
+        return None
+    refused = snapshot.limit_reached or snapshot.allowed is False
+    if snapshot.allowed is True and not refused:
         return None
     blockers = [w for w in snapshot.windows if _at_floor(w, thresholds)]
     if blockers:
         if any(w.resets_at is None for w in blockers):
             return UNKNOWN_END
         return max(w.resets_at for w in blockers if w.resets_at is not None)
-    if snapshot.limit_reached:
+    if refused:
         soonest = snapshot.soonest_reset_after(snapshot.observed_at)
         return UNKNOWN_END if soonest is None else soonest
     return None

@@ -1,7 +1,9 @@
 """Transition records and the codec that turns events and commands into JSON-ready dicts and back.
 
 The encoding is the transition log's wire format: ``{"type": <trigger or command name>, ...fields}``.
-Quota snapshots encode as ``{"windows": [[used_percent, window_minutes, resets_at], ...], ...}``.
+Quota snapshots encode as ``{"windows": [[used_percent, window_minutes, resets_at], ...], ...}``;
+the main family's ``allowed`` and ``reached_type`` and the other ``families`` appear only when the
+source reported them, so a snapshot of one plain family reads as it always has.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from ..errors import EventDecodeError
 from . import commands as cmd
 from . import events as ev
 from .frozen import record_fields
-from .quota import QuotaSnapshot, QuotaWindow, Thresholds
+from .quota import LimitFamily, QuotaSnapshot, QuotaWindow, Thresholds
 from .settings import SessionSettings
 
 LOG_SCHEMA_VERSION = 1
@@ -23,21 +25,66 @@ JsonObject = dict[str, Any]
 _Decoded = TypeVar("_Decoded", ev.Event, cmd.Command)
 
 
+def _encode_windows(windows: tuple[QuotaWindow, ...]) -> list[list[Any]]:
+    return [[w.used_percent, w.window_minutes, w.resets_at] for w in windows]
+
+
+def _encode_flags(data: JsonObject, allowed: bool | None, reached_type: str | None) -> JsonObject:
+    if allowed is not None:
+        data["allowed"] = allowed
+    if reached_type is not None:
+        data["reached_type"] = reached_type
+    return data
+
+
+def _encode_family(family: LimitFamily) -> JsonObject:
+    data: JsonObject = {"limit_id": family.limit_id, "limit_name": family.limit_name,
+                        "windows": _encode_windows(family.windows), "limit_reached": family.limit_reached}
+    return _encode_flags(data, family.allowed, family.reached_type)
+
+
 def encode_snapshot(snapshot: QuotaSnapshot) -> JsonObject:
-    return {
-        "windows": [[w.used_percent, w.window_minutes, w.resets_at] for w in snapshot.windows],
+    data: JsonObject = {
+        "windows": _encode_windows(snapshot.windows),
         "observed_at": snapshot.observed_at,
         "limit_reached": snapshot.limit_reached,
     }
+    _encode_flags(data, snapshot.allowed, snapshot.reached_type)
+    if snapshot.families:
+        data["families"] = [_encode_family(f) for f in snapshot.families]
+    return data
+
+
+def _decode_windows(raw: Any) -> tuple[QuotaWindow, ...]:
+    return tuple(QuotaWindow(float(u), int(m), None if r is None else float(r)) for u, m, r in raw)
+
+
+def _optional(data: Any, key: str, kind: type) -> Any:
+    value = data.get(key)
+    if value is not None and not isinstance(value, kind):
+        raise TypeError(f"{key} must be {kind.__name__} or null, got {value!r}")
+    return value
+
+
+def _decode_family(raw: Any) -> LimitFamily:
+    limit_id = raw["limit_id"]
+    if not isinstance(limit_id, str) or not limit_id:
+        raise TypeError(f"limit_id must be a non-empty string, got {limit_id!r}")
+    return LimitFamily(limit_id=limit_id, limit_name=_optional(raw, "limit_name", str),
+                       windows=_decode_windows(raw["windows"]),
+                       limit_reached=bool(raw.get("limit_reached", False)),
+                       allowed=_optional(raw, "allowed", bool), reached_type=_optional(raw, "reached_type", str))
 
 
 def decode_snapshot(data: Any) -> QuotaSnapshot:
     try:
-        windows = tuple(QuotaWindow(float(u), int(m), None if r is None else float(r))
-                        for u, m, r in data["windows"])
-        return QuotaSnapshot(windows=windows, observed_at=float(data.get("observed_at", 0.0)),
-                             limit_reached=bool(data.get("limit_reached", False)))
-    except (KeyError, TypeError, ValueError) as exc:
+        return QuotaSnapshot(windows=_decode_windows(data["windows"]),
+                             observed_at=float(data.get("observed_at", 0.0)),
+                             limit_reached=bool(data.get("limit_reached", False)),
+                             allowed=_optional(data, "allowed", bool),
+                             reached_type=_optional(data, "reached_type", str),
+                             families=tuple(_decode_family(f) for f in data.get("families") or ()))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise EventDecodeError(f"malformed quota snapshot {data!r}: {exc}") from None
 
 

@@ -7,10 +7,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..core.quota import WindowKind
+from ..core.quota import MAIN_FAMILY, QuotaSnapshot, WindowKind
 from ..errors import ConfigError, CredentialError, PoolError
 from ..terminal_text import for_terminal, is_terminal_safe
-from .auth import AuthFile, account_id_for, read_auth_file
+from .auth import AuthFile, account_id_for, read_auth_file, workspace_id_for
 from .homes import AccountHomes, Removal
 from .leases import OwnerCheck, is_stale
 from .model import AccountRecord, Lease, Pool
@@ -69,6 +69,7 @@ def import_account(store: PoolStore, homes: AccountHomes, source: Path, now: flo
                 record.label = label
         record.plan = auth.identity.plan
         record.email_masked = auth.identity.email_masked
+        record.workspace = workspace_id_for(auth.identity)
     homes.sync(account)
     if move:
         try:
@@ -203,19 +204,37 @@ def account_rows(pool: Pool, now: float, alive: OwnerCheck) -> list[dict]:
     return [_row(record, now, alive) for record in pool.accounts]
 
 
+def _remaining(snapshot: QuotaSnapshot, now: float) -> dict:
+    """Remaining percent per window kind (None: the plan has no such window or it is not known), the
+    kinds the plan has, and the source's flags."""
+    figures: dict = {kind.value: snapshot.remaining(kind, now) for kind in (WindowKind.FIVE_HOUR, WindowKind.WEEKLY)}
+    figures["windows"] = sorted({w.kind.value for w in snapshot.windows if w.kind is not WindowKind.OTHER})
+    figures.update(limit_reached=snapshot.limit_reached, allowed=snapshot.allowed, reached_type=snapshot.reached_type)
+    return figures
+
+
+def _quota_row(snapshot: QuotaSnapshot, now: float) -> dict:
+    """The main family's figures at the top (as before families), every other family by id under ``families``."""
+    quota = {"observed_at": snapshot.observed_at, "limit_id": MAIN_FAMILY, **_remaining(snapshot, now),
+             "workspace_limit": snapshot.workspace_limit, "families": []}
+    for family in snapshot.families:
+        view = snapshot.view(family.limit_id)
+        quota["families"].append({"limit_id": family.limit_id, "limit_name": family.limit_name,
+                                  **_remaining(view, now)})
+    return quota
+
+
 def _row(record: AccountRecord, now: float, alive: OwnerCheck) -> dict:
     cooldown = record.cooldown if record.cooldown is not None and record.cooldown.until > now else None
     lease = record.lease if record.lease is not None and not is_stale(record.lease, now, alive) else None
-    quota = None
-    if record.quota is not None:
-        quota = {"observed_at": record.quota.observed_at}
-        for kind in (WindowKind.FIVE_HOUR, WindowKind.WEEKLY):
-            quota[kind.value] = record.quota.remaining(kind, now)
+    quota = None if record.quota is None else _quota_row(record.quota, now)
     state = ("disabled" if not record.enabled else f"in use by pid {lease.owner_pid}" if lease
              else "cooling down" if cooldown else "available")
     return {
         "id": record.id, "label": record.label, "plan": record.plan, "email": record.email_masked,
         "enabled": record.enabled, "state": state, "order": record.order, "last_used": record.last_used,
-        "cooldown": None if cooldown is None else {"until": cooldown.until, "reason": cooldown.reason},
+        "workspace": record.workspace,
+        "cooldown": None if cooldown is None else {"until": cooldown.until, "reason": cooldown.reason,
+                                                   "family": cooldown.family},
         "quota_remaining_percent": quota,
     }

@@ -82,6 +82,12 @@ def account_id_for(identity: Identity) -> str:
     return "a-" + digest[:10]
 
 
+def workspace_id_for(identity: Identity) -> str:
+    """The opaque name of the login's ChatGPT workspace (its ``chatgpt_account_id``): team seats share
+    it, while one person's logins in two workspaces (two accounts, see ``account_id_for``) differ."""
+    return "w-" + hashlib.sha256(f"workspace:{identity.chatgpt_account_id}".encode()).hexdigest()[:10]
+
+
 def mask_email(email: str) -> str:
     """``u***@example.com``: printable whatever the claim held (both parts pass ``for_terminal``)."""
     local, at, domain = email.partition("@")

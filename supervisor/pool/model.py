@@ -17,7 +17,10 @@ from typing import Any
 from ..core.quota import QuotaSnapshot
 from ..core.records import decode_snapshot, encode_snapshot
 
-SCHEMA_VERSION = 1
+# 2: quota snapshots may carry limit families and flags, a cooldown may name the family it benches,
+# an account records its workspace. A version-1 file reads as is (every new field has a default)
+# and is written back as version 2.
+SCHEMA_VERSION = 2
 # Times are Unix seconds; the last second of the year 9999 is as far as a date can be shown.
 MAX_TIMESTAMP = 253_402_300_799.0
 # What a lease can be for (see ``leases``): a session's account, a prewarmed successor, a running
@@ -30,6 +33,8 @@ class Cooldown:
     until: float
     reason: str
     set_at: float
+    # The limit family it benches the account for (None: every family, as every version-1 cooldown).
+    family: str | None = None
 
 
 @dataclass(slots=True)
@@ -54,6 +59,9 @@ class AccountRecord:
     last_used: float | None = None
     plan: str | None = None
     email_masked: str | None = None
+    # An opaque name of the ChatGPT workspace the login belongs to (``auth.workspace_id_for``): team
+    # seats share it, so a workspace-wide stop benches them all. None until the login is read again.
+    workspace: str | None = None
     cooldown: Cooldown | None = None
     quota: QuotaSnapshot | None = None
     lease: Lease | None = None
@@ -87,7 +95,7 @@ def _account(entry: dict[str, Any]) -> AccountRecord:
     if values.get("cooldown") is not None:
         cooldown = values["cooldown"]
         values["cooldown"] = Cooldown(until=float(cooldown["until"]), reason=cooldown["reason"],
-                                      set_at=float(cooldown["set_at"]))
+                                      set_at=float(cooldown["set_at"]), family=cooldown.get("family"))
     if values.get("lease") is not None:
         lease = dict(values["lease"])
         lease["expires_at"] = float(lease["expires_at"])

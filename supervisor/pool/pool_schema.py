@@ -87,14 +87,46 @@ class _SnapshotField(fields.Field):
 
 def _check_snapshot_shape(value: Any) -> None:
     """The stored snapshot's exact shape, so nothing lax (strings, booleans, Infinity) gets through."""
-    if not isinstance(value, dict) or set(value) - {"windows", "observed_at", "limit_reached"}:
-        raise ValidationError("not a quota snapshot object (windows, observed_at, limit_reached)")
-    windows = value.get("windows")
+    if not isinstance(value, dict) or set(value) - set(_SNAPSHOT_KEYS):
+        raise ValidationError(f"not a quota snapshot object ({', '.join(_SNAPSHOT_KEYS)})")
+    _check_windows(value.get("windows"), "windows")
+    if "observed_at" in value:
+        _finite(value["observed_at"], 0.0, MAX_TIMESTAMP)
+    _check_flags(value, "")
+    families = value.get("families", [])
+    if not isinstance(families, list):
+        raise ValidationError("families is not a list")
+    for index, family in enumerate(families):
+        where = f"families[{index}]"
+        if not isinstance(family, dict) or set(family) - set(_FAMILY_KEYS) or "limit_id" not in family:
+            raise ValidationError(f"{where} is not a limit family object ({', '.join(_FAMILY_KEYS)})")
+        if not isinstance(family["limit_id"], str) or not family["limit_id"]:
+            raise ValidationError(f"{where}.limit_id is not a non-empty string")
+        if family.get("limit_name") is not None and not isinstance(family["limit_name"], str):
+            raise ValidationError(f"{where}.limit_name is not a string")
+        _check_windows(family.get("windows"), f"{where}.windows")
+        _check_flags(family, f"{where}.")
+
+
+_SNAPSHOT_KEYS = ("windows", "observed_at", "limit_reached", "allowed", "reached_type", "families")
+_FAMILY_KEYS = ("limit_id", "limit_name", "windows", "limit_reached", "allowed", "reached_type")
+
+
+def _check_flags(value: dict, where: str) -> None:
+    if "limit_reached" in value and not isinstance(value["limit_reached"], bool):
+        raise ValidationError(f"{where}limit_reached is not true or false")
+    if value.get("allowed") is not None and not isinstance(value["allowed"], bool):
+        raise ValidationError(f"{where}allowed is not true, false or null")
+    if value.get("reached_type") is not None and not isinstance(value["reached_type"], str):
+        raise ValidationError(f"{where}reached_type is not a string")
+
+
+def _check_windows(windows: Any, where: str) -> None:
     if not isinstance(windows, list):
-        raise ValidationError("windows is not a list")
+        raise ValidationError(f"{where} is not a list")
     for index, window in enumerate(windows):
         if not isinstance(window, list) or len(window) != 3:
-            raise ValidationError(f"windows[{index}] is not [used_percent, window_minutes, resets_at]")
+            raise ValidationError(f"{where}[{index}] is not [used_percent, window_minutes, resets_at]")
         used, minutes, resets_at = window
         try:
             _finite(used, 0.0, 1e6)
@@ -103,11 +135,7 @@ def _check_snapshot_shape(value: Any) -> None:
             if resets_at is not None:
                 _finite(resets_at, 0.0, MAX_TIMESTAMP)
         except (ValidationError, OverflowError) as exc:
-            raise ValidationError(f"windows[{index}]: {exc}") from None
-    if "observed_at" in value:
-        _finite(value["observed_at"], 0.0, MAX_TIMESTAMP)
-    if "limit_reached" in value and not isinstance(value["limit_reached"], bool):
-        raise ValidationError("limit_reached is not true or false")
+            raise ValidationError(f"{where}[{index}]: {exc}") from None
 
 
 class _CooldownSchema(Schema):
@@ -117,6 +145,7 @@ class _CooldownSchema(Schema):
     until = _Timestamp(required=True)
     reason = fields.String(required=True)
     set_at = _Timestamp(required=True)
+    family = fields.String(allow_none=True)
 
 
 class _LeaseSchema(Schema):
@@ -144,6 +173,7 @@ class _AccountSchema(Schema):
     last_used = _Timestamp(allow_none=True)
     plan = fields.String(allow_none=True)
     email_masked = fields.String(allow_none=True)
+    workspace = fields.String(allow_none=True, validate=validate.Regexp(r"^w-[0-9a-f]{10}\Z"))
     cooldown = fields.Nested(_CooldownSchema, allow_none=True)
     quota = _SnapshotField(allow_none=True)
     lease = fields.Nested(_LeaseSchema, allow_none=True)

@@ -15,6 +15,8 @@ from typing import Callable, Sequence
 from ..core.events import AccountLeased, Event, LeaseLost, PoolExhausted
 from ..core.quota import QuotaSnapshot, Thresholds
 from ..core.ranking import CandidateView, never_probed, rank_candidates, soonest_availability
+from ..errors import CodexFsmError
+from .auth import read_auth_file, workspace_id_for
 from .homes import AccountHomes
 from .leases import (CHILD_PURPOSE, DEFAULT_LEASE_TTL_S, SESSION_PURPOSE, OwnerCheck, ProcessIdentity,
                      current_process, grant, held_by, owner_alive)
@@ -39,14 +41,14 @@ class SessionPool:
         """Accounts this session holds, with the generation of each lease."""
         return dict(self._held)
 
-    def lease_candidate(self, purpose: str, exclude: tuple[str, ...], now: float) -> Event:
+    def lease_candidate(self, purpose: str, exclude: tuple[str, ...], now: float, model: str | None = None) -> Event:
         with self._store.transaction() as pool:
             self._reclaim_stale(pool, now)
             views = [self._view(record) for record in pool.accounts]
             unusable = tuple(exclude) + tuple(r.id for r in pool.accounts if not self._homes.exists(r.id))
-            ranked = rank_candidates(views, now, self._thresholds_for, unusable)
+            ranked = rank_candidates(views, now, self._thresholds_for, unusable, model=model)
             if not ranked:
-                soonest = soonest_availability(views, now, self._thresholds_for, unusable)
+                soonest = soonest_availability(views, now, self._thresholds_for, unusable, model=model)
                 return PoolExhausted(at=now, soonest_reset_at=soonest, reason=_exhausted_reason(pool, unusable))
             record = pool.get(ranked[0])
             assert record is not None
@@ -71,14 +73,37 @@ class SessionPool:
             if held_by(record, self._owner, generation):
                 record.lease = None
 
-    def cool_down(self, account: str, until: float, reason: str, now: float) -> None:
+    def cool_down(self, account: str, until: float, reason: str, now: float,
+                  family: str | None = None, workspace: bool = False) -> None:
         # An account the user removed meanwhile has nothing left to mark. A reset time beyond what
         # the pool file can hold (a server's absurd retry-after) is stored as the latest it can.
         until = until if isfinite(until) and until <= MAX_TIMESTAMP else MAX_TIMESTAMP
-        self._update(account, lambda record: setattr(record, "cooldown", Cooldown(until, reason, now)))
+        if not workspace:
+            self._update(account, lambda record: setattr(record, "cooldown", Cooldown(until, reason, now, family)))
+            return
+        with self._store.transaction() as pool:
+            record = pool.get(account)
+            if record is None:
+                return
+            name = self._workspace_of(record)
+            members = [record] if name is None else [r for r in pool.accounts if self._workspace_of(r) == name]
+            why = f"workspace {name or 'of ' + record.id} stopped ({reason})"
+            for member in members:
+                # A longer cooldown a member already has stays: the workspace stop does not shorten it.
+                if member.cooldown is None or member.cooldown.until < until or member.cooldown.family is not None:
+                    member.cooldown = Cooldown(until, why, now, None)
 
     def record_quota(self, account: str, snapshot: QuotaSnapshot, now: float) -> None:
-        self._update(account, lambda record: setattr(record, "quota", snapshot))
+        self._update(account, lambda record: setattr(record, "quota", snapshot.with_names_from(record.quota)))
+
+    def _workspace_of(self, record: AccountRecord) -> str | None:
+        """The account's workspace; a record from before workspaces were kept learns it from its login."""
+        if record.workspace is None:
+            try:
+                record.workspace = workspace_id_for(read_auth_file(self._homes.auth_path(record.id)).identity)
+            except CodexFsmError:
+                return None
+        return record.workspace
 
     def codex_home(self, account: str) -> Path:
         """The account's private CODEX_HOME, its overlay brought in step with the real home.
@@ -143,6 +168,7 @@ class SessionPool:
             account=record.id, enabled=record.enabled, leased=record.lease is not None,
             cooldown_until=None if cooldown is None else cooldown.until,
             cooldown_set_at=None if cooldown is None else cooldown.set_at,
+            cooldown_family=None if cooldown is None else cooldown.family,
             snapshot=record.quota, order=record.order)
 
 

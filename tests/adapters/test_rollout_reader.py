@@ -158,8 +158,8 @@ def test_lines_in_another_json_layout_are_read_too(path: Path) -> None:
     assert events[2].resets_at == NOW + 9 and reader.last_prompt == "spaced"
 
 
-def test_extra_limit_families_and_empty_rate_limits_are_ignored(path: Path) -> None:
-    append(path, fakes.token_count(99.0, 99.0, limit_id="codex_other"), fakes.token_count(None, None))
+def test_empty_rate_limits_are_ignored(path: Path) -> None:
+    append(path, fakes.token_count(None, None), fakes.token_count(None, None, limit_id="codex_other"))
     assert RolloutReader(path).poll(NOW) == []
 
 

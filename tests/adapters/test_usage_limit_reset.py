@@ -116,14 +116,14 @@ def test_a_probed_usage_limit_benches_until_the_probes_reset_when_that_is_all_th
     blocked = QuotaSnapshot(windows=(QuotaWindow(60.0, 300, T + 1800), QuotaWindow(20.0, 10080, T + 400000)),
                             observed_at=T, limit_reached=True)
     record = session.handle(ev.QuotaProbed(at=T, account=ALPHA, snapshot=blocked))
-    assert cmd.CoolDown(account=ALPHA, until=T + 1800, reason="quota below floor") in record.commands
+    assert cmd.CoolDown(account=ALPHA, until=T + 1800, reason="quota below floor", family="codex") in record.commands
 
 
 def test_a_usage_limit_hit_benches_the_account_until_the_reset_it_named() -> None:
     session = reach("running")
     session.handle(ev.UsageLimitHit(at=T, resets_at=T + 7200))
     record = session.handle(ev.ChildExited(at=T + 1, code=0))
-    assert cmd.CoolDown(account=ALPHA, until=T + 7200, reason="usage_limit") in record.commands
+    assert cmd.CoolDown(account=ALPHA, until=T + 7200, reason="usage_limit", family="codex") in record.commands
 
 
 def test_a_broken_usage_limit_reset_falls_back_to_the_default() -> None:

@@ -50,3 +50,33 @@ def test_a_status_file_whose_pid_now_belongs_to_another_process_is_not_listed(en
     (run / f"{os.getpid()}.json").write_text(json.dumps({**ghost, "pid": os.getpid(), "process_start": "1"}))
     assert main(["status"]) == 0
     assert "sessions: none running" in capsys.readouterr().out
+
+
+def test_the_families_of_each_account_are_shown_in_text_and_json(env, store, homes, capsys) -> None:
+    import time
+
+    from supervisor.core.quota import LimitFamily, QuotaSnapshot, QuotaWindow
+
+    now = time.time()
+    spark = LimitFamily("codex_bengalfox", "GPT-5.3-Codex-Spark", (QuotaWindow(100.0, 300, now + 3600),),
+                        limit_reached=True, allowed=False)
+    add_account(store, homes, 1, quota=QuotaSnapshot((QuotaWindow(40.0, 300, now + 3600),
+                                                      QuotaWindow(20.0, 10080, now + 86400)), now,
+                                                     allowed=True, families=(spark,)),
+                cooldown=Cooldown(until=now + 3600, reason="quota", set_at=now, family="codex_bengalfox"))
+    add_account(store, homes, 2, quota=QuotaSnapshot((QuotaWindow(30.0, 10080, now + 86400),), now))
+    assert main(["status"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    spark_line = next(line for line in lines if "GPT-5.3-Codex" in line)
+    assert "5h [..........]" in spark_line and "refused" in spark_line
+    assert any("codex_bengalfox only" in line for line in lines)
+    weekly_only = next(line for line in lines if line.startswith("  acct2"))
+    assert "5h [   none   ]" in weekly_only and "no 5h window / 70% left" in weekly_only and "?" not in weekly_only
+    assert main(["status", "--json"]) == 0
+    rows = {row["label"]: row for row in json.loads(capsys.readouterr().out)["accounts"]}
+    families = rows["acct1"]["quota_remaining_percent"]["families"]
+    assert [(f["limit_id"], f["limit_name"], f["5h"], f["allowed"]) for f in families] == [
+        ("codex_bengalfox", "GPT-5.3-Codex-Spark", 0.0, False)]
+    assert rows["acct1"]["quota_remaining_percent"]["allowed"] is True
+    assert rows["acct2"]["quota_remaining_percent"]["windows"] == ["weekly"]
+    assert rows["acct1"]["cooldown"]["family"] == "codex_bengalfox"

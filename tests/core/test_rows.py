@@ -110,7 +110,7 @@ CASES: dict[str, Case] = {
     "probing-quota_probed->acquiring": Case(
         "probing", ev.QuotaProbed(at=T, account=ALPHA, snapshot=EXHAUSTED),
         [cmd.RecordQuota(account=ALPHA, snapshot=EXHAUSTED),
-         cmd.CoolDown(account=ALPHA, until=T + 500, reason="quota below floor"),
+         cmd.CoolDown(account=ALPHA, until=T + 500, reason="quota below floor", family="codex"),
          cmd.ReleaseAccount(account=ALPHA), cmd.LeaseCandidate()]),
     "probing-probe_failed->acquiring": Case(
         "probing", ev.ProbeFailed(at=T, account=ALPHA, kind="unavailable"),
@@ -242,12 +242,12 @@ CASES: dict[str, Case] = {
     "prewarming-quota_probed->prewarming[else]": Case(
         "prewarming", ev.QuotaProbed(at=T, account=BRAVO, snapshot=EXHAUSTED),
         [cmd.RecordQuota(account=BRAVO, snapshot=EXHAUSTED),
-         cmd.CoolDown(account=BRAVO, until=T + 500, reason="quota below floor"),
+         cmd.CoolDown(account=BRAVO, until=T + 500, reason="quota below floor", family="codex"),
          cmd.ReleaseAccount(account=BRAVO), lease_successor()], {"candidate": BRAVO}),
     "restarting-quota_probed->restarting[else]": Case(
         "restarting", ev.QuotaProbed(at=T, account=BRAVO, snapshot=EXHAUSTED),
         [cmd.RecordQuota(account=BRAVO, snapshot=EXHAUSTED),
-         cmd.CoolDown(account=BRAVO, until=T + 500, reason="quota below floor"),
+         cmd.CoolDown(account=BRAVO, until=T + 500, reason="quota below floor", family="codex"),
          cmd.ReleaseAccount(account=BRAVO), lease_successor()], {"candidate": BRAVO}),
     "prewarming-probe_failed->prewarming[else]": Case(
         "prewarming", ev.ProbeFailed(at=T, account=BRAVO, kind="unavailable", retry_after_s=30),
@@ -345,7 +345,7 @@ CASES: dict[str, Case] = {
          cmd.ReleaseAccount(account=ALPHA), cmd.Exit(status=0)], {"session_id": None}),
     "restarting-child_exited->resuming": Case(
         "restarting", ev.ChildExited(at=T, code=0),
-        [cmd.RestoreTerminal(), cmd.CoolDown(account=ALPHA, until=5000, reason="usage_limit"),
+        [cmd.RestoreTerminal(), cmd.CoolDown(account=ALPHA, until=5000, reason="usage_limit", family="codex"),
          cmd.ReleaseAccount(account=ALPHA),
          cmd.Notify(kind="rotated", params=(("from", ALPHA), ("to", BRAVO), ("reason", "usage_limit"),
                                             ("resets_at", 5000), ("used_5h", 20.0), ("used_weekly", 10.0),
@@ -354,11 +354,11 @@ CASES: dict[str, Case] = {
         check=lambda c: c.account == BRAVO and c.restarts == 1 and c.ready_deadline == T + 15),
     "restarting-child_exited->probing": Case(
         "restarting", ev.ChildExited(at=T, code=0),
-        [cmd.RestoreTerminal(), cmd.CoolDown(account=ALPHA, until=5000, reason="usage_limit"),
+        [cmd.RestoreTerminal(), cmd.CoolDown(account=ALPHA, until=5000, reason="usage_limit", family="codex"),
          cmd.ReleaseAccount(account=ALPHA)], {"candidate": CHARLIE}),
     "restarting-child_exited->acquiring": Case(
         "restarting", ev.ChildExited(at=T, code=0),
-        [cmd.RestoreTerminal(), cmd.CoolDown(account=ALPHA, until=5000, reason="usage_limit"),
+        [cmd.RestoreTerminal(), cmd.CoolDown(account=ALPHA, until=5000, reason="usage_limit", family="codex"),
          cmd.ReleaseAccount(account=ALPHA), cmd.LeaseCandidate()]),
     "restarting-interrupted->restarting": Case("restarting", ev.Interrupted(at=T, signal=1), [],
                                                check=lambda c: c.quit_signal == 1),

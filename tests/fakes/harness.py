@@ -48,7 +48,8 @@ class FakePool:
         self._leased: set[str] = set()
         self._cooling: dict[str, float] = {}
 
-    def lease_candidate(self, purpose: str, exclude: tuple[str, ...], now: float) -> ev.Event:
+    def lease_candidate(self, purpose: str, exclude: tuple[str, ...], now: float,
+                        model: str | None = None) -> ev.Event:
         for account in self._accounts:
             if account in exclude or account in self._leased or self._cooling.get(account, 0) > now:
                 continue
@@ -66,7 +67,8 @@ class FakePool:
         self._leased.discard(account)
         self._journal.write("release", account=account)
 
-    def cool_down(self, account: str, until: float, reason: str, now: float) -> None:
+    def cool_down(self, account: str, until: float, reason: str, now: float,
+                  family: str | None = None, workspace: bool = False) -> None:
         self._cooling[account] = until
         self._journal.write("cool_down", account=account, reason=reason)
 

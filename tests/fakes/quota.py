@@ -40,16 +40,24 @@ def session_meta(session_id: str = SESSION_ID, cwd: str = "/work/project") -> by
 
 def token_count(primary: float | None = 42.0, secondary: float | None = 7.0, *, primary_minutes: int = 300,
                 secondary_minutes: int = 10080, primary_reset: float | None = 1795565615,
-                secondary_reset: float | None = 1795994015, limit_id: str | None = "codex") -> bytes:
+                secondary_reset: float | None = 1795994015, limit_id: str | None = "codex",
+                limit_name: str | None = None, reached_type: str | None = None) -> bytes:
     def window(used, minutes, reset):
         return None if used is None else {"used_percent": used, "window_minutes": minutes, "resets_at": reset}
 
     return line({"timestamp": "2026-11-24T23:13:35.298Z", "type": "event_msg", "payload": {
         "type": "token_count", "info": {"total_token_usage": {"input_tokens": 1200, "total_tokens": 1234}},
-        "rate_limits": {"limit_id": limit_id, "limit_name": None,
+        "rate_limits": {"limit_id": limit_id, "limit_name": limit_name,
                         "primary": window(primary, primary_minutes, primary_reset),
                         "secondary": window(secondary, secondary_minutes, secondary_reset),
-                        "credits": None, "plan_type": None, "rate_limit_reached_type": None}}})
+                        "credits": None, "plan_type": None, "rate_limit_reached_type": reached_type}}})
+
+
+def turn_context(model: str) -> bytes:
+    """Codex's record of the settings a turn runs with (the model among them)."""
+    return line({"timestamp": "2026-11-24T23:13:35.100Z", "type": "turn_context",
+                 "payload": {"cwd": "/work", "approval_policy": "on-request", "model": model,
+                             "summary": "auto"}})
 
 
 def task_started() -> bytes:

@@ -7,7 +7,7 @@ from .. import events as ev
 from ..context import SessionContext
 from ..quota import has_headroom
 from .notices import rotation_notice, wait_notice
-from .common import cooldown_until, release, release_held, thresholds
+from .common import cool_down, cooldown_until, release, release_held, thresholds
 from .registry import action, deadline, guard
 
 
@@ -35,7 +35,7 @@ def countdown_due(ctx: SessionContext, event: ev.Event) -> bool:
 def candidate_has_headroom(ctx: SessionContext, event: ev.Event) -> bool:
     assert isinstance(event, ev.QuotaProbed)
     return event.account == ctx.candidate and has_headroom(
-        event.snapshot, thresholds(ctx, event.account), event.at)
+        event.snapshot.for_model(ctx.model), thresholds(ctx, event.account), event.at)
 
 
 @guard
@@ -78,7 +78,7 @@ def lease_candidate(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     ctx.candidate = None
     ctx.wait_until = None
     ctx.next_countdown_at = None
-    return [cmd.LeaseCandidate(purpose="session")]
+    return [cmd.LeaseCandidate(purpose="session", model=ctx.model)]
 
 
 @action
@@ -122,7 +122,7 @@ def bench_candidate(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     assert isinstance(event, ev.QuotaProbed)
     until = cooldown_until(ctx, event.snapshot, event.account, event.at)
     ctx.candidate = None
-    return [cmd.CoolDown(account=event.account, until=until, reason="quota below floor"),
+    return [cool_down(ctx, event.account, until, "quota below floor", event.snapshot),
             *release(event.account)]
 
 
@@ -171,7 +171,7 @@ def give_up(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
 def lease_successor(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     ctx.candidate = None
     ctx.prewarm_retry_at = None
-    return [cmd.LeaseCandidate(purpose="successor", exclude=tuple(a for a in (ctx.account,) if a))]
+    return [cmd.LeaseCandidate(purpose="successor", exclude=tuple(a for a in (ctx.account,) if a), model=ctx.model)]
 
 
 @action
@@ -213,7 +213,7 @@ def retire_account(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     commands: list[cmd.Command] = []
     if ctx.rotation_reason in ("quota", "usage_limit"):
         until = cooldown_until(ctx, ctx.last_snapshot, old, event.at, ctx.usage_limit_resets_at)
-        commands.append(cmd.CoolDown(account=old, until=until, reason=ctx.rotation_reason))
+        commands.append(cool_down(ctx, old, until, ctx.rotation_reason, ctx.last_snapshot))
     commands.extend(release(old))
     return commands
 

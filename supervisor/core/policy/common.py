@@ -5,7 +5,7 @@ from __future__ import annotations
 from .. import commands as cmd
 from .. import events as ev
 from ..context import SessionContext
-from ..quota import QuotaSnapshot, Thresholds, blocked_until, plausible_reset
+from ..quota import MAIN_FAMILY, QuotaSnapshot, Thresholds, blocked_until, plausible_reset
 
 
 def thresholds(ctx: SessionContext, account: str | None) -> Thresholds:
@@ -35,6 +35,17 @@ def release_held(ctx: SessionContext, *, including_account: bool = True) -> list
     return released
 
 
+def cool_down(ctx: SessionContext, account: str, until: float, reason: str,
+              snapshot: QuotaSnapshot | None) -> cmd.CoolDown:
+    """Bench ``account`` for the family the session's model uses, or its whole workspace when the
+    snapshot says the workspace is stopped (rotating within it would be pointless)."""
+    workspace = None if snapshot is None else snapshot.workspace_limit
+    if workspace is not None:
+        return cmd.CoolDown(account=account, until=until, reason=f"{reason}: {workspace}", workspace=True)
+    family = MAIN_FAMILY if snapshot is None else snapshot.family_for(ctx.model)
+    return cmd.CoolDown(account=account, until=until, reason=reason, family=family)
+
+
 def input_moment(ctx: SessionContext, event: ev.Event) -> float | None:
     if isinstance(event, (ev.Tick, ev.TurnFinished)) and event.last_input_at is not None:
         return event.last_input_at
@@ -50,8 +61,9 @@ def cooldown_until(ctx: SessionContext, snapshot: QuotaSnapshot | None, account:
     Only without either does the unknown-reset default apply.
     """
     # plausible_reset also drops the snapshot's "blocked with no known end" (an infinite moment).
+    family = None if snapshot is None else snapshot.for_model(ctx.model)
     known = [moment for moment in (plausible_reset(resets_at, now),
-                                   plausible_reset(blocked_until(snapshot, thresholds(ctx, account)), now))
+                                   plausible_reset(blocked_until(family, thresholds(ctx, account)), now))
              if moment is not None]
     if known:
         return max(known)

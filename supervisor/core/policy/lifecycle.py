@@ -67,6 +67,7 @@ def remember_start(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     assert isinstance(event, ev.SessionStarted)
     ctx.session_id = event.session_id
     ctx.headless = event.headless
+    ctx.model = event.model
     return []
 
 

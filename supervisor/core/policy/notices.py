@@ -54,5 +54,5 @@ def rotation_notice(ctx: SessionContext, previous: str | None, now: float,
         if ctx.rotation_reason == "usage_limit" and ctx.usage_limit_resets_at is not None else ()
     return cmd.Notify(kind="rotated", params=(
         ("from", previous), ("to", ctx.account), ("reason", ctx.rotation_reason), *resets,
-        *quota_figures(figures_of, now),
+        *quota_figures(None if figures_of is None else figures_of.for_model(ctx.model), now),
         ("session_id", ctx.session_id)))

@@ -5,21 +5,26 @@ from __future__ import annotations
 from .. import commands as cmd
 from .. import events as ev
 from ..context import SessionContext
-from ..quota import Pressure, pressure
+from ..quota import Pressure, QuotaSnapshot, pressure
 from .common import budget_spent, input_moment, thrashing, thresholds
 from .registry import action, deadline, guard
+
+
+def _session_family(ctx: SessionContext, event: ev.QuotaObserved) -> QuotaSnapshot:
+    """The observed figures of the family the session's model uses; other families never rotate it."""
+    return event.snapshot.for_model(event.model or ctx.model)
 
 
 @guard
 def pressure_rotate(ctx: SessionContext, event: ev.Event) -> bool:
     assert isinstance(event, ev.QuotaObserved)
-    return pressure(event.snapshot, thresholds(ctx, ctx.account), event.at) is Pressure.ROTATE
+    return pressure(_session_family(ctx, event), thresholds(ctx, ctx.account), event.at) is Pressure.ROTATE
 
 
 @guard
 def pressure_prewarm(ctx: SessionContext, event: ev.Event) -> bool:
     assert isinstance(event, ev.QuotaObserved)
-    return pressure(event.snapshot, thresholds(ctx, ctx.account), event.at) is not Pressure.NONE
+    return pressure(_session_family(ctx, event), thresholds(ctx, ctx.account), event.at) is not Pressure.NONE
 
 
 @guard
@@ -70,6 +75,8 @@ def count_restart(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
 def record_quota(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
     assert isinstance(event, ev.QuotaObserved)
     ctx.last_snapshot = event.snapshot
+    if event.model is not None:
+        ctx.model = event.model
     return [cmd.RecordQuota(account=ctx.account or "", snapshot=event.snapshot)]
 
 
