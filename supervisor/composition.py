@@ -24,6 +24,7 @@ from .ports import ReadOnlySource
 if TYPE_CHECKING:
     from .adapters.codex_args import Invocation
     from .adapters.codex_binary import CodexBinary
+    from .adapters.codex_options import CodexOptions
     from .adapters.launcher import CodexLauncher, HeadlessLauncher
     from .adapters.log_file import TransitionLog
     from .adapters.status_file import StatusFile
@@ -125,12 +126,28 @@ class Composition:
 
         return find_codex_binary(self.env, self.config.codex.bin)
 
+    def codex_options(self) -> "CodexOptions":
+        """The option tables of the Codex that will run, learned from its ``--help`` once per release and
+        kept in ``$CODEX_FSM_HOME/cache/``; the fallback tables when there is no Codex to ask (the launch
+        then reports that itself)."""
+        from .adapters.codex_binary import child_env
+        from .adapters.learned_options import learned_options
+        from .errors import ChildSpawnError
+
+        try:
+            binary = self.codex_binary()
+        except ChildSpawnError:
+            from .adapters.codex_options import FALLBACK
+
+            return FALLBACK
+        return learned_options(binary.path, child_env(self.env, binary, None), paths.fsm_home(self.env) / "cache")
+
     def with_extra_args(self, invocation: "Invocation") -> "Invocation":
         """The user's command with the configured ``[codex] extra_args`` in front."""
         from .adapters.codex_args import classify
 
         extra = self.config.codex.extra_args
-        return classify([*extra, *invocation.argv]) if extra else invocation
+        return classify([*extra, *invocation.argv], invocation.options) if extra else invocation
 
     def launcher(self, invocation: "Invocation", codex_home_of: Callable) -> "CodexLauncher":
         from .adapters.launcher import CodexLauncher

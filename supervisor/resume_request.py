@@ -14,7 +14,8 @@ import os
 from pathlib import Path
 from typing import Callable
 
-from .adapters.codex_args import SESSION_ID_PATTERN, SESSION_PICKER_FLAGS, VALUE_OPTIONS, classify
+from .adapters.codex_args import SESSION_ID_PATTERN, SESSION_PICKER_FLAGS, classify
+from .adapters.codex_options import FALLBACK, CodexOptions
 from .adapters.session_catalog import SessionSummary, latest_session, list_sessions
 from .errors import SessionNotFound
 
@@ -24,23 +25,26 @@ SESSION_COMMANDS = frozenset({"resume", "fork"})
 Chooser = Callable[[list[SessionSummary]], SessionSummary | None]
 
 
-def rewrite_resume_args(argv: list[str], codex_home: Path, cwd: str, choose: Chooser) -> list[str] | None:
+def rewrite_resume_args(argv: list[str], codex_home: Path, cwd: str, choose: Chooser,
+                        options: CodexOptions = FALLBACK) -> list[str] | None:
     """``argv`` with the session named explicitly when it asked for ``--last`` or the picker.
 
     Returns ``argv`` unchanged for anything else (an explicit id or name, other commands), None when
     the user cancelled the picker. Raises SessionNotFound when the picker would have nothing to show.
+    ``options`` are the installed Codex's option tables.
     """
-    invocation = classify(argv)
+    invocation = classify(argv, options)
     if invocation.command not in SESSION_COMMANDS or not invocation.interactive:
         return list(argv)
     rest = list(invocation.rest)
-    flags, positional = _picker_flags_and_first_positional(rest)
+    values = options.for_command(invocation.command).values
+    flags, positional = _picker_flags_and_first_positional(rest, values)
     last = "--last" in flags
     if positional is not None and (SESSION_ID_PATTERN.match(rest[positional]) or not last):
         return list(argv)  # an explicit id or session name: Codex finds it under any account
     folder = None if "--all" in flags else _session_folder(invocation.cd, cwd)
     include_non_interactive = "--include-non-interactive" in flags
-    kept = [arg for i, arg in enumerate(rest) if not _is_picker_flag(rest, i)]
+    kept = [arg for i, arg in enumerate(rest) if not _is_picker_flag(rest, i, values)]
     head = [*invocation.leading, invocation.command]
     if last:
         # With --last, a positional is the prompt to send into the resumed session.
@@ -65,7 +69,7 @@ def _session_folder(cd: str | None, cwd: str) -> str:
     return os.path.normpath(os.path.join(cwd, os.path.expanduser(cd))) if cd else cwd
 
 
-def _picker_flags_and_first_positional(rest: list[str]) -> tuple[set[str], int | None]:
+def _picker_flags_and_first_positional(rest: list[str], values: frozenset[str]) -> tuple[set[str], int | None]:
     """The picker flags given after the subcommand, and the index of its first positional."""
     flags: set[str] = set()
     positional = None
@@ -79,7 +83,7 @@ def _picker_flags_and_first_positional(rest: list[str]) -> tuple[set[str], int |
         if arg.startswith("-") and arg != "-":
             if arg in SESSION_PICKER_FLAGS:
                 flags.add(arg)
-            i += 2 if arg in VALUE_OPTIONS else 1  # ``--model=x`` and ``-mx`` carry their value
+            i += 2 if arg in values else 1  # ``--model=x`` and ``-mx`` carry their value
             continue
         if positional is None:
             positional = i
@@ -87,7 +91,7 @@ def _picker_flags_and_first_positional(rest: list[str]) -> tuple[set[str], int |
     return flags, positional
 
 
-def _is_picker_flag(rest: list[str], index: int) -> bool:
+def _is_picker_flag(rest: list[str], index: int, values: frozenset[str]) -> bool:
     """``rest[index]`` is a picker flag in option position (not a value, not after ``--``)."""
     if rest[index] not in SESSION_PICKER_FLAGS:
         return False
@@ -95,5 +99,5 @@ def _is_picker_flag(rest: list[str], index: int) -> bool:
     while i < index:
         if rest[i] == "--":
             return False
-        i += 2 if rest[i] in VALUE_OPTIONS else 1
+        i += 2 if rest[i] in values else 1
     return i == index

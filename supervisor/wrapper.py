@@ -12,23 +12,27 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from .adapters.codex_args import Invocation, classify, forward_args
 from .errors import TerminalError
+
+if TYPE_CHECKING:
+    from .adapters.codex_options import CodexOptions
 
 # Non-interactive commands that make model requests, so they need an account with quota.
 ACCOUNT_COMMANDS = frozenset({"exec", "e", "review"})
 
 
 def main(argv: list[str]) -> int:
-    invocation = classify(argv)
+    options = _codex_options(os.environ)
+    invocation = classify(argv, options)
     if invocation.command in ("resume", "fork") and invocation.resume_id is None:
         # Codex's own picker and --last only see the account in use; ours see every account's sessions.
-        chosen = _choose_resume(argv, os.environ)
+        chosen = _choose_resume(argv, os.environ, options)
         if chosen is None:
             return 0
-        invocation = classify(chosen)
+        invocation = classify(chosen, options)
     if invocation.command in ACCOUNT_COMMANDS:
         return supervise_headless(invocation, os.environ)
     if not invocation.interactive:
@@ -39,13 +43,20 @@ def main(argv: list[str]) -> int:
     return supervise(invocation, os.environ)
 
 
-def _choose_resume(argv: list[str], env: Mapping[str, str]) -> list[str] | None:
+def _codex_options(env: Mapping[str, str]) -> "CodexOptions":
+    """Which options of the installed Codex take a value (cached per release), to read ``argv`` with."""
+    from .composition import Composition
+
+    return Composition.load(env, remember_validated=True).codex_options()
+
+
+def _choose_resume(argv: list[str], env: Mapping[str, str], options: "CodexOptions") -> list[str] | None:
     from . import paths
     from .adapters.picker import choose_session
     from .resume_request import rewrite_resume_args
 
     return rewrite_resume_args(argv, paths.user_codex_home(env), os.getcwd(),
-                               lambda sessions: choose_session(sessions, sys.stdin, sys.stdout))
+                               lambda sessions: choose_session(sessions, sys.stdin, sys.stdout), options)
 
 
 def supervise(invocation: Invocation, env: Mapping[str, str]) -> int:

@@ -9,6 +9,13 @@ from pathlib import Path
 import pytest
 
 from .fakes.rig import Rig
+from .pinned_codex import PINNED
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--codex", choices=PINNED, default=PINNED[0],
+                     help="which pinned Codex release the e2e suite runs (package.json's codex-<name> alias; "
+                          "default: %(default)s)")
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 import supervisor.cli as cli
 
 ROOT = Path(__file__).resolve().parent.parent
-CODEX = ROOT / "node_modules" / "@openai" / "codex" / "bin" / "codex.js"
+CODEX = ROOT / "node_modules" / "codex-newest" / "bin" / "codex.js"
 DEAD_PROXIES = {"HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9",
                 "NO_PROXY": "127.0.0.1,localhost"}
 

@@ -78,14 +78,25 @@ def resolve_native(path: Path) -> CodexBinary:
     if key not in _NATIVE_TRIPLES:
         return CodexBinary(real)
     package, triple = _NATIVE_TRIPLES[key]
-    for vendor in (package_root / "node_modules" / "@openai" / package / "vendor",
-                   package_root.parent / package / "vendor",
+    for vendor in (*(folder / "@openai" / package / "vendor" for folder in _node_module_folders(package_root)),
                    package_root / "vendor"):
         native = vendor / triple / "bin" / "codex"
         if native.is_file() and os.access(native, os.X_OK):
             return CodexBinary(native, {"CODEX_MANAGED_PACKAGE_ROOT": str(package_root),
                                         "CODEX_MANAGED_BY_NPM": "1"})
     return CodexBinary(real)
+
+
+def _node_module_folders(package_root: Path) -> list[Path]:
+    """Where Node's ``require.resolve`` (which the launcher uses) looks for the platform package, nearest
+    first: ``node_modules`` in the package and in each folder above it. npm nests the platform package
+    inside the package when another version sits at the top, as when two Codex releases are installed
+    side by side under aliases."""
+    folders = [package_root / "node_modules"]
+    for parent in package_root.parents:
+        if parent.name != "node_modules":
+            folders.append(parent / "node_modules")
+    return folders
 
 
 def child_env(base: Mapping[str, str], binary: CodexBinary, codex_home: Path | None) -> dict[str, str]:

@@ -2,8 +2,8 @@
 needs to understand them: what the run reads and writes, and how to continue its thread on another
 account with ``exec resume <id> <prompt>``.
 
-The option tables mirror the pinned Codex's ``--help`` of each subcommand
-(tests/adapters/test_exec_args.py runs the real binary and fails when they drift). Codex's parser
+The option tables are the installed Codex's own (learned from the ``--help`` of each subcommand, see
+``learned_options``), carried by the Invocation, else the fallback tables of ``codex_options``. Codex's parser
 decides where each option may stand: an option of ``codex exec`` marked global (``-m``, ``--json``,
 ``-o``, ``--skip-git-repo-check`` …) is also accepted after ``resume``, the others (``-s``, ``-C``,
 ``-p``, ``--color`` …) only before it. A continuation therefore keeps every option at the level the
@@ -19,52 +19,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError
-from .codex_args import (FLAG_OPTIONS, NO_DAEMON_ARGS, SESSION_ID_PATTERN, VALUE_OPTIONS, Invocation, classify,
-                         forward_args)
+from .codex_args import NO_DAEMON_ARGS, SESSION_ID_PATTERN, Invocation, classify, forward_args
+from .codex_options import FALLBACK, HIDDEN_EXEC_FLAGS, OptionTable
 
 
-@dataclass(frozen=True, slots=True)
-class OptionTable:
-    """The options one Codex (sub)command accepts, split by whether they consume a value."""
-
-    command: str  # as the user types it, for error messages
-    values: frozenset[str]
-    flags: frozenset[str]
-    # Value options that take several values (``<FILE>...``): clap keeps taking arguments until one starts
-    # with ``-``, so ``exec -i a.png "the prompt"`` attaches the prompt as a second image.
-    multi_values: frozenset[str] = frozenset()
-
-
-# Options every level below `codex exec` shares with it (clap globals and repeated definitions).
-_SHARED_VALUES = frozenset({
-    "-c", "--config", "--enable", "--disable", "-m", "--model", "--thread-source", "--cyber-access-program",
-    "--output-schema", "-o", "--output-last-message",
-})
-_SHARED_FLAGS = frozenset({
-    "--strict-config", "--dangerously-bypass-approvals-and-sandbox", "--dangerously-bypass-hook-trust",
-    "--worktree", "--skip-git-repo-check", "--trust", "--ephemeral", "--ignore-user-config", "--ignore-rules",
-    "--json", "-h", "--help",
-})
-# Hidden from --help, accepted by the pinned Codex: aliases of --dangerously-bypass-approvals-and-sandbox and
-# --json, and the trap that warns about the removed --full-auto.
-HIDDEN_FLAGS = frozenset({"--yolo", "--experimental-json", "--full-auto"})
-
-EXEC = OptionTable("codex exec", _SHARED_VALUES | {
-    "-i", "--image", "--local-provider", "-p", "--profile", "-s", "--sandbox", "-C", "--cd", "--add-dir",
-    "--color",
-}, _SHARED_FLAGS | {"--oss", "--approve-for-me", "-V", "--version"} | HIDDEN_FLAGS,
-                    multi_values=frozenset({"-i", "--image"}))
-EXEC_RESUME = OptionTable("codex exec resume", _SHARED_VALUES | {"-i", "--image"},
-                          _SHARED_FLAGS | {"--last", "--all"} | HIDDEN_FLAGS)
-EXEC_REVIEW = OptionTable("codex exec review", _SHARED_VALUES | {"--base", "--commit", "--title"},
-                          _SHARED_FLAGS | {"--uncommitted"} | HIDDEN_FLAGS)
-REVIEW = OptionTable("codex review", frozenset({"-c", "--config", "--enable", "--disable", "--base", "--commit",
-                                                "--title"}),
-                     frozenset({"--strict-config", "--trust", "--uncommitted", "-h", "--help"}))
-ROOT = OptionTable("codex", VALUE_OPTIONS, FLAG_OPTIONS, multi_values=frozenset({"-i", "--image"}))
+# The fallback tables, by their old names (the installed Codex's own come with each Invocation).
+EXEC = FALLBACK.exec
+EXEC_RESUME = FALLBACK.exec_resume
+EXEC_REVIEW = FALLBACK.exec_review
+REVIEW = FALLBACK.review
+ROOT = FALLBACK.root
+HIDDEN_FLAGS = HIDDEN_EXEC_FLAGS
 
 EXEC_COMMANDS = frozenset({"exec", "e"})
-EXEC_SUBCOMMANDS = frozenset({"resume", "fork", "review", "help"})
+EXEC_SUBCOMMANDS = FALLBACK.exec_subcommands
 # What the continuation leaves out: the first prompt's images, the old session picker, and what makes a
 # review a review (the continuation is a plain `exec resume` of the review's thread).
 FIRST_PROMPT_ONLY = frozenset({"-i", "--image"})
@@ -149,7 +117,8 @@ def parse_headless(invocation: Invocation) -> HeadlessRun:
         prompt = top.positionals[0] if top.positionals else None
         # A review without instructions reviews its target (--uncommitted …); it reads stdin only for `-`.
         prompt_from_stdin = prompt == "-"
-    root_cd = _last_value(_words(_before_separator(invocation.leading), ROOT, stop_at=None).words, _CD)
+    root_cd = _last_value(_words(_before_separator(invocation.leading), invocation.options.root,
+                                 stop_at=None).words, _CD)
     return HeadlessRun(
         invocation=invocation, form=form, resume_id=resume_id, resume_name=resume_name,
         resume_last=resume_last, resume_all=resume_all, prompt_from_stdin=prompt_from_stdin,
@@ -176,7 +145,8 @@ def headless_launch_args(run: HeadlessRun, resume_session_id: str | None, contin
         raise ConfigError(f"cannot continue Codex session {resume_session_id!r}: not a session id (UUID)")
     invocation = run.invocation
     levels = _levels(invocation)
-    root = _keep(_words(_before_separator(invocation.leading), ROOT, stop_at=None).words, FIRST_PROMPT_ONLY)
+    root = _keep(_words(_before_separator(invocation.leading), invocation.options.root, stop_at=None).words,
+                 FIRST_PROMPT_ONLY)
     if invocation.command in EXEC_COMMANDS:
         exec_opts = _keep(levels[0].words, FIRST_PROMPT_ONLY)
         sub_opts = _keep(levels[1].words, FIRST_PROMPT_ONLY | PICKER_FLAGS | REVIEW_ONLY) if len(levels) > 1 else []
@@ -212,7 +182,7 @@ def resolve_last(run: HeadlessRun, codex_home: Path, cwd: str) -> HeadlessRun:
     resume_args = sum(len(w.args) for w in resume_level.words)
     head = invocation.argv[:len(invocation.argv) - resume_args]  # up to and including `resume`
     argv = [*head, *_keep(resume_level.words, PICKER_FLAGS), "--", chosen.session_id, *([prompt] if prompt else [])]
-    return parse_headless(classify(argv))
+    return parse_headless(classify(argv, invocation.options))
 
 
 # ---- parsing ------------------------------------------------------------------------------------------
@@ -236,18 +206,19 @@ def _form(invocation: Invocation, levels: list[_Level]) -> str:
 def _levels(invocation: Invocation) -> list[_Level]:
     """The command levels after the primary command: ``[exec]`` or ``[exec, resume|review]`` or ``[review]``."""
     rest = invocation.rest
+    options = invocation.options
     if invocation.command == "review":
-        return [_checked(_words(rest, REVIEW, stop_at=None), 1)]
+        return [_checked(_words(rest, options.review, stop_at=None), 1)]
     if invocation.command not in EXEC_COMMANDS:
         return []  # _form names the command that is not a headless run
-    first = _checked(_words(rest, EXEC, stop_at=EXEC_SUBCOMMANDS), 1)
+    first = _checked(_words(rest, options.exec, stop_at=options.exec_subcommands), 1)
     if first.subcommand is None:
         return [first]
     sub_args = rest[sum(len(w.args) for w in first.words) + 1:]
-    table = {"resume": EXEC_RESUME, "review": EXEC_REVIEW}.get(first.subcommand)
+    table = {"resume": options.exec_resume, "review": options.exec_review}.get(first.subcommand)
     if table is None:
-        return [first, _Level(EXEC, (), ())]
-    return [first, _checked(_words(sub_args, table, stop_at=None), 2 if table is EXEC_RESUME else 1)]
+        return [first, _Level(options.exec, (), ())]
+    return [first, _checked(_words(sub_args, table, stop_at=None), 2 if first.subcommand == "resume" else 1)]
 
 
 def _checked(level: _Level, most: int) -> _Level:
@@ -381,7 +352,7 @@ def take_max_wait(invocation: Invocation) -> tuple[Invocation, float | None]:
     if found is None:
         return invocation, None
     head = invocation.argv[:len(invocation.argv) - len(invocation.rest)]
-    return classify([*head, *rest]), found
+    return classify([*head, *rest], invocation.options), found
 
 
 def _duration(text: str) -> float:

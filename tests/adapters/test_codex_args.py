@@ -1,5 +1,5 @@
-"""Codex argument handling: classification, resume arguments, and the option table against the
-pinned Codex's own --help (run offline: `unshare -n` plus the dead-proxy variables)."""
+"""Codex argument handling: classification, resume arguments, and the fallback option tables against
+every pinned Codex's own --help (run offline: `unshare -n` plus the dead-proxy variables)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ import pytest
 from supervisor.adapters import codex_args
 from supervisor.adapters.codex_args import classify, launch_args, resume_args
 from supervisor.adapters.codex_args import NO_DAEMON_ARGS
+from supervisor.adapters.codex_options import FALLBACK
 
-REPO = Path(__file__).resolve().parents[2]
-LAUNCHER = REPO / "node_modules" / "@openai" / "codex" / "bin" / "codex.js"
+from ..pinned_codex import PINNED, launcher
+
 SID = "01a20fd6-0841-7b11-bef0-67e429d6e15c"
 NEW = "01a20fe2-fcf0-7000-8000-000000000001"
 
@@ -67,14 +68,14 @@ def test_every_launch_turns_the_daemon_off_and_reads_the_account_homes_auth_json
     assert launch_args(classify([]), SID)[:4] == list(NO_DAEMON_ARGS)
 
 
-def _codex_help(*args: str) -> str:
-    assert LAUNCHER.is_file(), f"{LAUNCHER} is missing: run `make codex`"
+def _codex_help(*args: str, release: str = "newest") -> str:
+    """``codex ARGS --help`` of a pinned release, run offline through its npm launcher."""
     env = {**os.environ, "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9",
            "NO_PROXY": "127.0.0.1,localhost", "CODEX_HOME": "/nonexistent-codex-fsm-help"}
     script = 'ip link set lo up 2>/dev/null; exec node "$0" "$@"'
     # Root gets a plain network namespace; anyone else an unprivileged user namespace around it.
     unshare = ["unshare", "-n"] if os.geteuid() == 0 else ["unshare", "-rn"]
-    result = subprocess.run([*unshare, "sh", "-c", script, str(LAUNCHER), *args, "--help"],
+    result = subprocess.run([*unshare, "sh", "-c", script, str(launcher(release)), *args, "--help"],
                             capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0, result.stderr
     return result.stdout
@@ -89,17 +90,31 @@ def _options(help_text: str) -> tuple[set[str], set[str]]:
     return with_value, flags
 
 
-def test_option_table_matches_the_pinned_codex_help():
-    root = _codex_help()
-    with_value, flags = _options(root)
-    assert with_value == codex_args.VALUE_OPTIONS
-    assert flags == codex_args.FLAG_OPTIONS
-    commands = set(re.findall(r"^  ([a-z][\w-]+)\s", root.split("Commands:")[1].split("Arguments:")[0], re.MULTILINE))
-    aliases = set(re.findall(r"\[aliases: (\w+)\]", root))
-    assert commands | aliases == codex_args.SUBCOMMANDS
+def _fits_every_pinned_release(listed: dict[str, tuple[set[str], set[str]]], values: frozenset[str],
+                               flags: frozenset[str]) -> None:
+    """The fallback table is the union of the pinned releases: each lists nothing the table lacks or
+    files under the other kind, and every entry of the table is listed by at least one of them."""
+    for release, (with_value, without) in listed.items():
+        assert with_value <= values, f"{release}: value options missing from the fallback table"
+        assert without <= flags, f"{release}: flags missing from the fallback table"
+    assert values == set().union(*(v for v, _ in listed.values()))
+    assert flags == set().union(*(f for _, f in listed.values()))
 
 
-def test_option_table_matches_codex_resume_help():
-    with_value, flags = _options(_codex_help("resume"))
-    assert with_value == codex_args.VALUE_OPTIONS
-    assert flags == codex_args.FLAG_OPTIONS | codex_args.SESSION_PICKER_FLAGS
+def test_the_fallback_root_table_matches_every_pinned_codex_help():
+    listed = {release: _options(_codex_help(release=release)) for release in PINNED}
+    _fits_every_pinned_release(listed, codex_args.VALUE_OPTIONS, codex_args.FLAG_OPTIONS)
+    for release in PINNED:
+        root = _codex_help(release=release)
+        commands = set(re.findall(r"^  ([a-z][\w-]+)\s", root.split("Commands:")[1].split("Arguments:")[0],
+                                  re.MULTILINE))
+        aliases = set(re.findall(r"\[aliases: (\w+)\]", root))
+        assert commands | aliases <= codex_args.SUBCOMMANDS, release
+
+
+@pytest.mark.parametrize("command, table", [("resume", FALLBACK.resume), ("fork", FALLBACK.fork)])
+def test_the_fallback_resume_and_fork_tables_match_every_pinned_codex_help(command, table):
+    listed = {release: _options(_codex_help(command, release=release)) for release in PINNED}
+    _fits_every_pinned_release(listed, table.values, table.flags)
+    assert table.values == codex_args.VALUE_OPTIONS
+    assert codex_args.FLAG_OPTIONS < table.flags <= codex_args.FLAG_OPTIONS | codex_args.SESSION_PICKER_FLAGS

@@ -15,6 +15,7 @@ from supervisor.adapters.exec_args import headless_launch_args, parse_headless, 
 from supervisor.errors import ConfigError
 
 from ..fakes.rollouts import session_id, write_rollout
+from ..pinned_codex import PINNED
 from .test_codex_args import _codex_help
 
 OLD = "01a20fd6-0841-7b11-bef0-67e429d6e15c"
@@ -212,19 +213,25 @@ def _table_of(help_text: str) -> tuple[set[str], set[str], set[str]]:
     (("exec", "review"), exec_args.EXEC_REVIEW),
     (("review",), exec_args.REVIEW),
 ])
-def test_option_tables_match_the_pinned_codex_help(subcommand, table):
-    values, flags, multi = _table_of(_codex_help(*subcommand))
-    assert values == table.values
-    assert flags == table.flags - exec_args.HIDDEN_FLAGS  # the hidden aliases are not listed
-    assert multi == table.multi_values
+def test_the_fallback_tables_match_every_pinned_codex_help(subcommand, table):
+    """Each table is the union of what the pinned releases list (hidden aliases aside): nothing a release
+    lists is missing or of the other kind, and nothing is in the table that no release lists."""
+    listed = {release: _table_of(_codex_help(*subcommand, release=release)) for release in PINNED}
+    for release, (values, flags, multi) in listed.items():
+        assert values <= table.values and flags <= table.flags and multi <= table.multi_values, release
+    assert table.values == set().union(*(values for values, _, _ in listed.values()))
+    assert table.flags - exec_args.HIDDEN_FLAGS == set().union(*(flags for _, flags, _ in listed.values()))
+    assert table.multi_values == set().union(*(multi for _, _, multi in listed.values()))
 
 
-def test_the_root_image_option_takes_several_values_too():
-    assert _table_of(_codex_help())[2] == exec_args.ROOT.multi_values
+@pytest.mark.parametrize("release", PINNED)
+def test_the_root_image_option_takes_several_values_too(release):
+    assert _table_of(_codex_help(release=release))[2] == exec_args.ROOT.multi_values
 
 
-def test_exec_subcommands_match_the_pinned_codex_help():
-    listed = _codex_help("exec").split("Commands:")[1].split("Arguments:")[0]
+@pytest.mark.parametrize("release", PINNED)
+def test_exec_subcommands_match_every_pinned_codex_help(release):
+    listed = _codex_help("exec", release=release).split("Commands:")[1].split("Arguments:")[0]
     assert set(re.findall(r"^  ([a-z][\w-]+)\s", listed, re.MULTILINE)) == exec_args.EXEC_SUBCOMMANDS
 
 

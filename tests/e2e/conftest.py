@@ -18,8 +18,9 @@ from supervisor.demo.fake_backend import (Credentials, FakeChatGPTBackend, codex
 from supervisor.demo.fake_backend.world import SupervisedWorld
 from supervisor.demo.terminal import Terminal
 
+from ..pinned_codex import native_binary, pinned_version
+
 REPO = Path(__file__).resolve().parents[2]
-CODEX_NATIVE = REPO / "node_modules/@openai/codex-linux-x64/vendor/x86_64-unknown-linux-musl/bin/codex"
 # Codex's own home entries that belong to one account and must never be shared through an overlay.
 PRIVATE_HOME_ENTRIES = {"auth.json", "auth.lock", "auth.json.lock", "models_cache.json", "app-server-control",
                         "app-server-daemon", "packages"}
@@ -37,10 +38,18 @@ class CodexHome:
 
 
 @pytest.fixture(scope="session")
-def codex_binary() -> Path:
-    if not CODEX_NATIVE.is_file():
-        pytest.fail(f"the real Codex CLI is missing at {CODEX_NATIVE}; run `make codex` (npm ci) first")
-    return CODEX_NATIVE
+def codex_binary(pytestconfig: pytest.Config) -> Path:
+    """The native binary of the pinned release `--codex` names (the newest unless told)."""
+    name = pytestconfig.getoption("--codex")
+    try:
+        return native_binary(name)
+    except AssertionError as exc:
+        pytest.fail(str(exc))
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    name = config.getoption("--codex")
+    return f"e2e: the real Codex {pinned_version(name)} (package.json's codex-{name})"
 
 
 @pytest.fixture
