@@ -1,12 +1,14 @@
 # codex-fsm: everything a fresh machine needs is installed from here (Python packages into .venv,
-# the pinned Codex CLI into node_modules/, Debian's graphviz for SVG diagrams).
+# the pinned Codex CLI releases into node_modules/, Debian's graphviz for SVG diagrams).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 STAMPS := .make-stamps
 WHEELHOUSE := $(STAMPS)/wheelhouse
-CODEX_NATIVE := node_modules/@openai/codex/bin/codex.js
+# package.json's two npm aliases of @openai/codex: the newest release tested (node_modules/.bin/codex)
+# and the oldest supported. `make test` runs the e2e suite against each, the newest first.
+CODEX_RELEASES := newest oldest
 PYTEST_ARGS ?=
 
 .PHONY: install test check diagrams check-diagrams lint typecheck bench demo graphviz codex clean
@@ -30,14 +32,18 @@ $(STAMPS)/wheels: setup.cfg pyproject.toml | $(STAMPS)/venv
 	rm -rf $(WHEELHOUSE) && mv $(WHEELHOUSE).partial $(WHEELHOUSE)
 	@touch $@
 
-# The real Codex CLI, pinned in package.json/package-lock.json, for the end-to-end tests.
+# The real Codex CLI releases, pinned in package.json/package-lock.json, for the end-to-end tests.
 codex: $(STAMPS)/codex
 
 $(STAMPS)/codex: package.json package-lock.json
 	@mkdir -p $(STAMPS)
 	@command -v npm >/dev/null || { echo "make: npm is needed to install the Codex CLI (apt-get install npm)"; exit 1; }
 	npm ci --no-audit --no-fund --loglevel=error
-	@test -f $(CODEX_NATIVE) || { echo "make: npm ci did not install @openai/codex"; exit 1; }
+	@for release in $(CODEX_RELEASES); do \
+	  test -f node_modules/codex-$$release/bin/codex.js || { echo "make: npm ci did not install codex-$$release"; exit 1; }; \
+	done
+	@test "$$(readlink node_modules/.bin/codex)" = ../codex-newest/bin/codex.js || \
+	  { echo "make: node_modules/.bin/codex is not the newest pinned Codex"; exit 1; }
 	@touch $@
 
 # Graphviz's dot renders the SVG diagram; Debian's package when it is missing.
@@ -54,14 +60,21 @@ DEAD_PROXIES := HTTPS_PROXY=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 ALL
                 NO_PROXY=127.0.0.1,localhost https_proxy=http://127.0.0.1:9 http_proxy=http://127.0.0.1:9 \
                 no_proxy=127.0.0.1,localhost
 
+# The whole suite against the newest pinned Codex, then the e2e suite again against each older one.
 test: install codex graphviz
 	@if unshare -n true 2>/dev/null && command -v ip >/dev/null; then \
 	  echo "make: running the suite in a loopback-only network namespace"; \
-	  env $(DEAD_PROXIES) CODEX_FSM_NETNS=1 unshare -n sh -c 'ip link set lo up && exec $(BIN)/pytest $(PYTEST_ARGS)'; \
+	  run() { env $(DEAD_PROXIES) CODEX_FSM_NETNS=1 unshare -n sh -c 'ip link set lo up && exec "$$@"' sh "$$@"; }; \
 	else \
 	  echo "make: no network namespace available here; running with dead proxies only"; \
-	  env $(DEAD_PROXIES) $(BIN)/pytest $(PYTEST_ARGS); \
-	fi
+	  run() { env $(DEAD_PROXIES) "$$@"; }; \
+	fi; \
+	echo "make: the whole suite, the e2e tests against the newest pinned Codex"; \
+	run $(BIN)/pytest --codex=newest $(PYTEST_ARGS) || exit $$?; \
+	for release in $(filter-out newest,$(CODEX_RELEASES)); do \
+	  echo "make: the e2e tests again, against the $$release pinned Codex"; \
+	  run $(BIN)/pytest --codex=$$release $(PYTEST_ARGS) tests/e2e || exit $$?; \
+	done
 
 diagrams: install graphviz
 	$(BIN)/codex-fsm diagram --format mermaid -o statecharts/session.mmd

@@ -85,7 +85,9 @@ def learn_from_help(version: str, run: RunMany) -> CodexOptions | None:
     texts = run([[*HELP_PAGES[name], "--help"] for name in names])
     tables: dict[str, OptionTable] = {}
     subcommands: dict[str, frozenset[str]] = {}
-    for name, text in zip(names, texts):
+    if len(texts) != len(names):
+        return None
+    for name, text in zip(names, texts, strict=True):
         command = " ".join(("codex", *HELP_PAGES[name]))
         page = parse_help(command, text) if text is not None else None
         if page is None:

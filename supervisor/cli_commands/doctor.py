@@ -48,6 +48,8 @@ class DoctorContext:
     alive: Callable = field(default=lambda lease: True)
     pool: Pool | None = None  # set by the pool-file check when the file is usable
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    # set by the binary check when it runs: (native path, the environment it ran with, its version)
+    codex: tuple[Path, dict[str, str], tuple[int, int, int]] | None = None
 
 
 Check = Callable[[DoctorContext], list[Finding]]
@@ -167,18 +169,17 @@ def check_codex_config(ctx: DoctorContext) -> list[Finding]:
     return [Finding("ok", "codex config", f"{config}: credentials are kept in each account's auth.json")]
 
 
-# The Codex release codex-fsm was verified against (package.json pins it for the tests).
-PINNED_CODEX_VERSION = (0, 169, 0)
 VERSION_TIMEOUT_S = 10.0
-_VERSION = re.compile(r"(\d+)\.(\d+)\.(\d+)")
-# `codex --version` needs no network; these make sure it cannot reach any host if it tried.
+# `codex --version` and `codex features list` need no network; these make sure Codex cannot reach any
+# host if it tried.
 _DEAD_PROXIES = {"HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9",
                  "ALL_PROXY": "http://127.0.0.1:9", "NO_PROXY": "127.0.0.1,localhost"}
 
 
 def check_codex_binary(ctx: DoctorContext) -> list[Finding]:
-    """The real Codex is found (never codex-fsm itself) and is the pinned release or newer."""
+    """The real Codex is found (never codex-fsm itself) and is a release codex-fsm supports and was tested with."""
     from ..adapters.codex_binary import child_env
+    from ..adapters.codex_release import NEWEST_TESTED, OLDEST_SUPPORTED, format_version, parse_version, support
 
     try:
         # With a broken config, the binary is looked for as if it were absent; the config check reports it.
@@ -186,7 +187,6 @@ def check_codex_binary(ctx: DoctorContext) -> list[Finding]:
     except ChildSpawnError as exc:
         return [Finding("error", "codex binary", str(exc),
                         "`npm install -g @openai/codex`, or set $CODEX_FSM_CODEX_BIN (or [codex] bin) to its path")]
-    pinned = ".".join(map(str, PINNED_CODEX_VERSION))
     env = {**child_env(ctx.env, binary, None), **_DEAD_PROXIES}
     try:
         answer = subprocess.run([str(binary.path), "--version"], env=env, stdin=subprocess.DEVNULL,
@@ -196,17 +196,100 @@ def check_codex_binary(ctx: DoctorContext) -> list[Finding]:
                         f"{VERSION_TIMEOUT_S:.0f} s", f"check that it runs: `{_command(binary.path, '--version')}`")]
     except OSError as exc:
         return [Finding("error", "codex binary", f"cannot run {binary.path}: {exc.strerror or exc}")]
-    match = _VERSION.search(answer.stdout)
-    if answer.returncode != 0 or match is None:
+    version = parse_version(answer.stdout)
+    if answer.returncode != 0 or version is None:
         return [Finding("warning", "codex binary", f"{binary.path} --version printed no version "
                         f"(exit status {answer.returncode})",
                         f"check that it runs: `{_command(binary.path, '--version')}`")]
-    version = tuple(int(part) for part in match.groups())
-    found = ".".join(map(str, version))
-    if version < PINNED_CODEX_VERSION:
-        return [Finding("warning", "codex binary", f"{binary.path} is Codex {found}, older than {pinned}, "
-                        "the release codex-fsm was verified with", "upgrade: `npm install -g @openai/codex@latest`")]
-    return [Finding("ok", "codex binary", f"{binary.path}: Codex {found}")]
+    ctx.codex = (binary.path, env, version)
+    found, oldest, newest = format_version(version), format_version(OLDEST_SUPPORTED), format_version(NEWEST_TESTED)
+    side = support(version)
+    if side == "older":
+        return [Finding("warning", "codex binary", f"{binary.path} is Codex {found}, older than {oldest}, "
+                        "the oldest release codex-fsm supports", "upgrade: `npm install -g @openai/codex@latest`")]
+    if side == "newer":
+        return [Finding("warning", "codex binary", f"{binary.path} is Codex {found}, newer than {newest}, "
+                        "the newest release codex-fsm was tested with; its options are read from its own --help",
+                        f"if something misbehaves, `npm install -g @openai/codex@{newest}` is the tested release")]
+    return [Finding("ok", "codex binary", f"{binary.path}: Codex {found} (tested: {oldest} to {newest})")]
+
+
+def check_codex_features(ctx: DoctorContext) -> list[Finding]:
+    """What the installed Codex offers codex-fsm: a status-line provider, terminal notifications; and
+    whether the option tables codex-fsm reads the command line with are its own."""
+    from ..adapters.codex_features import (NOTIFICATIONS_SETTING, STATUS_LINE_FEATURE, STATUS_LINE_SINCE,
+                                           parse_features, status_line_available)
+    from ..adapters.codex_release import format_version
+
+    if ctx.codex is None:
+        return []  # the binary check said why
+    path, env, version = ctx.codex
+    with tempfile.TemporaryDirectory(prefix="codex-fsm-doctor-") as scratch:
+        # An empty CODEX_HOME (the command needs one that exists): the defaults are listed, and nothing is
+        # created in the user's home.
+        try:
+            answer = subprocess.run([str(path), "features", "list"], env={**env, "CODEX_HOME": scratch},
+                                    stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace",
+                                    timeout=VERSION_TIMEOUT_S, cwd=scratch)
+            listed = answer.stdout if answer.returncode == 0 else ""
+        except (OSError, subprocess.TimeoutExpired):
+            listed = ""
+    features = parse_features(listed)
+    settings, config_problem = _user_codex_settings(ctx)
+    findings = []
+    if config_problem:
+        findings.append(Finding("warning", "codex features", config_problem))
+    feature = features.get(STATUS_LINE_FEATURE)
+    if status_line_available(version, features):
+        state = _setting_state(settings, ("features", STATUS_LINE_FEATURE), "off unless enabled")
+        findings.append(Finding("ok", "codex features", f"status line provider: available ({STATUS_LINE_FEATURE}, "
+                                f"{feature.stage}; {state})"))
+    else:
+        why = (f"{STATUS_LINE_FEATURE} is {feature.stage} in this release" if feature is not None
+               else f"`codex features list` names no {STATUS_LINE_FEATURE}")
+        findings.append(Finding("ok", "codex features", f"status line provider: not available ({why}; it needs "
+                                f"Codex {format_version(STATUS_LINE_SINCE)} or newer)"))
+    state = _setting_state(settings, tuple(NOTIFICATIONS_SETTING.split(".")), "Codex's default applies")
+    findings.append(Finding("ok", "codex features", f"terminal notifications: {NOTIFICATIONS_SETTING} ({state})"))
+    return findings + _option_tables_finding(ctx, format_version(version))
+
+
+def _user_codex_settings(ctx: DoctorContext) -> tuple[dict, str]:
+    """The user's Codex config.toml as a table (empty when absent), and what went wrong reading it."""
+    import tomllib
+
+    config = ctx.homes.real_home / "config.toml"
+    try:
+        return tomllib.loads(config.read_text(encoding="utf-8")), ""
+    except FileNotFoundError:
+        return {}, ""
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return {}, f"cannot read {config} to see which features are on: {exc}"
+
+
+def _setting_state(settings: dict, keys: tuple[str, ...], absent: str) -> str:
+    value: object = settings
+    for key in keys:
+        if not isinstance(value, dict) or key not in value:
+            return f"not set in config.toml: {absent}"
+        value = value[key]
+    shown = str(value).lower() if isinstance(value, bool) else repr(value)
+    return f"{'.'.join(keys)} = {shown} in config.toml"
+
+
+def _option_tables_finding(ctx: DoctorContext, version: str) -> list[Finding]:
+    """Read-only: the cached tables of this release, or why the built-in ones are used."""
+    from ..adapters.learned_options import options_file, read_cached
+
+    cache_dir = paths.fsm_home(ctx.env) / "cache"
+    cached = options_file(cache_dir, version)
+    if not cached.exists():
+        return [Finding("ok", "codex options", f"Codex {version}'s options are learned from its --help at the "
+                        "next supervised start")]
+    if read_cached(cache_dir, version) is None:
+        return [Finding("warning", "codex options", f"{cached} does not parse: codex-fsm reads the command line "
+                        "with its built-in option tables", f"delete {cached}; the next start learns them again")]
+    return [Finding("ok", "codex options", f"learned from Codex {version}'s --help ({cached})")]
 
 
 def check_codex_home(ctx: DoctorContext) -> list[Finding]:
@@ -281,7 +364,8 @@ def check_logs_dir(ctx: DoctorContext) -> list[Finding]:
 
 
 CHECKS: list[Check] = [check_fsm_home, check_pool_file, check_pool_lock, check_leases, check_account_homes,
-                       check_orphan_homes, check_codex_config, check_codex_binary, check_codex_home, check_fsm_config,
+                       check_orphan_homes, check_codex_config, check_codex_binary, check_codex_features,
+                       check_codex_home, check_fsm_config,
                        check_logs_dir]
 
 

@@ -13,6 +13,8 @@ from supervisor.cli_commands import doctor
 from supervisor.pool.homes import AccountHomes
 from supervisor.pool.store import PoolStore
 
+from ..pinned_codex import PINNED, launcher, pinned_version
+
 
 def fake_codex(folder: Path, body: str, name: str = "codex") -> Path:
     """A tiny script standing in for Codex (PATH holds only test folders, so tools are named in full)."""
@@ -41,21 +43,25 @@ def only(findings: list[doctor.Finding]) -> doctor.Finding:
     return findings[0]
 
 
-@pytest.mark.parametrize("printed, severity", [
-    ("codex-cli 0.169.0", "ok"),
-    ("codex-cli 0.170.2", "ok"),
-    ("codex-cli 1.0.0-alpha.3", "ok"),
-    ("codex-cli 0.168.9", "warning"),
+@pytest.mark.parametrize("printed, severity, said", [
+    ("codex-cli 0.169.0", "ok", "Codex 0.169.0 (tested: 0.169.0 to 0.171.0)"),
+    ("codex-cli 0.170.2", "ok", "Codex 0.170.2 (tested"),
+    ("codex-cli 0.171.0", "ok", "Codex 0.171.0 (tested"),
+    ("codex-cli 0.168.9", "warning", "0.168.9, older than 0.169.0, the oldest release codex-fsm supports"),
+    ("codex-cli 0.172.0", "warning", "0.172.0, newer than 0.171.0, the newest release codex-fsm was tested with"),
+    ("codex-cli 1.0.0-alpha.3", "warning", "1.0.0, newer than 0.171.0"),
 ])
-def test_version_against_the_pinned_release(setup, printed, severity):
+def test_version_against_the_oldest_supported_and_the_newest_tested_release(setup, printed, severity, said):
     ctx, tmp_path = setup
     binary = fake_codex(tmp_path / "bin", f'echo "{printed}"')
     ctx.env["CODEX_FSM_CODEX_BIN"] = str(binary)
     finding = only(doctor.check_codex_binary(ctx))
     assert finding.severity == severity
-    assert str(binary) in finding.message
-    if severity == "warning":
-        assert "0.168.9, older than 0.169.0" in finding.message and "npm install" in finding.fix
+    assert str(binary) in finding.message and said in finding.message
+    if printed.endswith("0.168.9"):
+        assert "npm install -g @openai/codex@latest" in finding.fix
+    if printed.endswith("0.172.0"):
+        assert "@openai/codex@0.171.0" in finding.fix
 
 
 def test_found_on_path_and_run_without_network_or_our_variables(setup):
@@ -171,14 +177,13 @@ def test_doctor_command_runs_the_new_checks(setup, monkeypatch, capsys):
     assert "ERROR   codex binary: $CODEX_FSM_CODEX_BIN" in capsys.readouterr().out
 
 
-def test_the_pinned_codex_itself_passes(setup):
-    """The real npm launcher (installed by `make codex`) resolves to its native binary and reports 0.169.0."""
+@pytest.mark.parametrize("release", PINNED)
+def test_each_pinned_codex_itself_passes(setup, release):
+    """The real npm launcher (installed by `make codex`) resolves to its native binary and reports its release."""
     ctx, _ = setup
-    launcher = Path(__file__).resolve().parents[2] / "node_modules" / "@openai" / "codex" / "bin" / "codex.js"
-    assert launcher.is_file(), f"{launcher} is missing: run `make codex`"
-    ctx.env["CODEX_FSM_CODEX_BIN"] = str(launcher)
+    ctx.env["CODEX_FSM_CODEX_BIN"] = str(launcher(release))
     finding = only(doctor.check_codex_binary(ctx))
-    assert finding.severity == "ok" and finding.message.endswith(": Codex 0.169.0")
+    assert finding.severity == "ok" and f": Codex {pinned_version(release)} (tested: " in finding.message
 
 
 @pytest.mark.parametrize("mode", [0o1777, 0o775, 0o702])

@@ -18,7 +18,7 @@ from supervisor.demo.fake_backend import (Credentials, FakeChatGPTBackend, codex
 from supervisor.demo.fake_backend.world import SupervisedWorld
 from supervisor.demo.terminal import Terminal
 
-from ..pinned_codex import native_binary, pinned_version
+from tests.pinned_codex import native_binary, pinned_version
 
 REPO = Path(__file__).resolve().parents[2]
 # Codex's own home entries that belong to one account and must never be shared through an overlay.

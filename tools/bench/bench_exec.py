@@ -46,7 +46,8 @@ from supervisor.demo.fake_backend.world import SupervisedWorld  # noqa: E402
 
 CODEX_FSM = Path(sys.executable).parent / "codex-fsm"
 CODEX_NPM = REPO / "node_modules/.bin/codex"
-CODEX_NATIVE = REPO / "node_modules/@openai/codex-linux-x64/vendor/x86_64-unknown-linux-musl/bin/codex"  # the newest pinned
+# The newest pinned Codex: npm puts its platform package at the top of node_modules/.
+CODEX_NATIVE = REPO / "node_modules/@openai/codex-linux-x64/vendor/x86_64-unknown-linux-musl/bin/codex"
 EXEC_ARGS = ["exec", "--skip-git-repo-check"]
 STALE_AGE_S = 7200.0  # older than any cache TTL: the start probes
 

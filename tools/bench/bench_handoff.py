@@ -37,7 +37,8 @@ from supervisor.demo.fake_backend.world import SupervisedWorld  # noqa: E402
 from supervisor.demo.terminal import Terminal  # noqa: E402
 from tests.e2e.codex_files import resume_session_id  # noqa: E402
 
-CODEX_NATIVE = REPO / "node_modules/@openai/codex-linux-x64/vendor/x86_64-unknown-linux-musl/bin/codex"  # the newest pinned
+# The newest pinned Codex: npm puts its platform package at the top of node_modules/.
+CODEX_NATIVE = REPO / "node_modules/@openai/codex-linux-x64/vendor/x86_64-unknown-linux-musl/bin/codex"
 PRIVATE_HOME_ENTRIES = {"auth.json", "auth.lock", "auth.json.lock", "models_cache.json"}
 COMPOSER_READY = r"Ask Codex to do anything"
 REFERENCE_IDLE_S = 0.25
