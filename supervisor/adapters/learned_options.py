@@ -8,7 +8,9 @@ release into ``$CODEX_FSM_HOME/cache/codex-options-<version>.json``.
 
 The start-up stays cheap: ``codex-binaries.json`` maps a binary (its path, size and modification time)
 to the version it reported, so a cached start stats the binary and reads two small files; Codex runs
-only when the binary changed. Anything unexpected (no binary, a ``--help`` that is not one, a cache
+only when the binary changed. A binary that answers with no version or no help page is remembered as
+such (it is not asked again until it changes); one that could not be run or did not answer in time is
+asked again at the next start. Anything unexpected (no binary, a ``--help`` that is not one, a cache
 file that does not parse) gives ``FALLBACK``, the tables codex-fsm was tested with, and never an error:
 a cache file that does not parse is left as it is (``codex-fsm doctor`` names it).
 """
@@ -38,8 +40,11 @@ _VERSION = re.compile(r"\b(\d+\.\d+\.\d+(?:-[\w.]+)?)\b")
 DEAD_PROXIES = {"HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9",
                 "ALL_PROXY": "http://127.0.0.1:9", "NO_PROXY": "127.0.0.1,localhost"}
 
-# Runs Codex with these arguments and returns its stdout, or None when it failed or did not answer.
+# Runs Codex once for each list of arguments and returns each run's stdout: "" when it failed, None when
+# it could not be run or did not answer in time (which may pass, so nothing is remembered of it).
 RunMany = Callable[[Sequence[Sequence[str]]], list["str | None"]]
+# In the index: a binary that answered, but not with a version or a help page; the fallback, without asking.
+NOT_LEARNABLE = ""
 
 
 def options_file(cache_dir: Path, version: str) -> Path:
@@ -57,36 +62,41 @@ def learned_options(binary: Path, env: Mapping[str, str], cache_dir: Path | None
     identity = f"{binary}\0{stat.st_size}\0{stat.st_mtime_ns}"
     index = _read_index(cache_dir) if cache_dir is not None else {}
     version = index.get(identity)
+    if version == NOT_LEARNABLE:
+        return FALLBACK
     runner = run or _runner(binary, env)
     if version is None:
         answers = runner([["--version"]])
-        version = _version_of(answers[0] if answers else None)
+        answer = answers[0] if answers else None
+        version = _version_of(answer)
         if version is None:
+            if answer is not None and cache_dir is not None:  # it answered, with no version: ask no more
+                _remember(cache_dir, index, identity, NOT_LEARNABLE)
             return FALLBACK
     if cache_dir is not None and options_file(cache_dir, version).exists():
         # Learned before, maybe from another binary of the same release; a damaged file is left alone.
         if index.get(identity) != version:
             _remember(cache_dir, index, identity, version)
         return read_cached(cache_dir, version) or FALLBACK
-    learned = learn_from_help(version, runner)
-    if learned is None:
-        return FALLBACK
-    if cache_dir is not None:
+    texts = runner([[*HELP_PAGES[name], "--help"] for name in HELP_PAGES])
+    learned = learn_from_help(version, texts)
+    if cache_dir is not None and learned is not None:
         _write_json(options_file(cache_dir, version), to_cache(learned))
         _remember(cache_dir, index, identity, version)
-    return learned
+    elif cache_dir is not None and None not in texts:  # every page answered, and one is not a help page
+        _remember(cache_dir, index, identity, NOT_LEARNABLE)
+    return learned or FALLBACK
 
 
-def learn_from_help(version: str, run: RunMany) -> CodexOptions | None:
-    """Every help page parsed into tables, or None when one of them is not a help page."""
+def learn_from_help(version: str, texts: Sequence[str | None]) -> CodexOptions | None:
+    """The help pages (in ``HELP_PAGES``' order) parsed into tables, or None when one is not a help page."""
     from .codex_help import parse_help
 
     names = list(HELP_PAGES)
-    texts = run([[*HELP_PAGES[name], "--help"] for name in names])
-    tables: dict[str, OptionTable] = {}
-    subcommands: dict[str, frozenset[str]] = {}
     if len(texts) != len(names):
         return None
+    tables: dict[str, OptionTable] = {}
+    subcommands: dict[str, frozenset[str]] = {}
     for name, text in zip(names, texts, strict=True):
         command = " ".join(("codex", *HELP_PAGES[name]))
         page = parse_help(command, text) if text is not None else None
@@ -222,7 +232,7 @@ def _runner(binary: Path, env: Mapping[str, str]) -> RunMany:
                     process.communicate()
                     answers.append(None)
                     continue
-                answers.append(out.decode("utf-8", "replace") if process.returncode == 0 else None)
+                answers.append(out.decode("utf-8", "replace") if process.returncode == 0 else "")
             return answers
 
     return run

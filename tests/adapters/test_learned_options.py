@@ -119,3 +119,28 @@ def test_each_pinned_codex_teaches_its_own_tables(release, tmp_path):
         assert getattr(options, name).flags == getattr(FALLBACK, name).flags, name
     assert options.subcommands == FALLBACK.subcommands and options.exec_subcommands == FALLBACK.exec_subcommands
     assert options.exec.multi_values == options.root.multi_values == {"-i", "--image"}
+
+
+def test_a_codex_that_answers_with_no_help_is_asked_once_and_one_that_timed_out_again(tmp_path):
+    calls = tmp_path / "calls.txt"
+    binary = fake_codex(tmp_path / "bin", pages={(): "no help here\n"}, calls=calls)
+    cache = tmp_path / "cache"
+    assert learned_options(binary, ENV, cache) is FALLBACK
+    asked = len(calls_of(calls))
+    assert asked == 8
+    assert learned_options(binary, ENV, cache) is FALLBACK
+    assert len(calls_of(calls)) == asked, "remembered: the same binary is not asked again"
+    os.utime(binary, ns=(2, 2))
+    learned_options(binary, ENV, cache)
+    assert len(calls_of(calls)) == 2 * asked, "a changed binary is asked again"
+
+    runs = []
+
+    def timing_out(commands):
+        runs.append(commands)
+        return ["codex-cli 9.9.9"] if commands == [["--version"]] else [None] * len(commands)
+
+    other = tmp_path / "cache-2"
+    assert learned_options(binary, ENV, other, run=timing_out) is FALLBACK
+    assert learned_options(binary, ENV, other, run=timing_out) is FALLBACK
+    assert len(runs) == 4, "no answer in time: asked again at the next start"
