@@ -51,8 +51,10 @@ def with_new_value_option(option: str, *tables: str) -> CodexOptions:
 
 
 def fake_codex(folder: Path, version: str = "codex-cli 9.9.9", pages: dict[tuple[str, ...], str] | None = None,
-               features: str = "", calls: Path | None = None) -> Path:
-    """The script ``folder/codex``; ``calls`` (a file) gets one line per run with its arguments."""
+               features: str = "", calls: Path | None = None,
+               otherwise: str = 'echo "unexpected: $*" >&2; exit 2') -> Path:
+    """The script ``folder/codex``; ``calls`` (a file) gets one line per run with its arguments; any other
+    arguments run the shell code ``otherwise``."""
     folder.mkdir(parents=True, exist_ok=True)
     pages = pages_of(FALLBACK) if pages is None else pages
     cases = []
@@ -65,6 +67,6 @@ def fake_codex(folder: Path, version: str = "codex-cli 9.9.9", pages: dict[tuple
     script.write_text("#!/bin/sh\n" + record + 'case "$*" in\n'
                       f'  "--version") echo "{version}" ;;\n'
                       f'  "features list") exec /bin/cat "{folder}/features.txt" ;;\n'
-                      + "\n".join(cases) + '\n  *) echo "unexpected: $*" >&2; exit 2 ;;\nesac\n')
+                      + "\n".join(cases) + f'\n  *) {otherwise} ;;\nesac\n')
     script.chmod(0o755)
     return script

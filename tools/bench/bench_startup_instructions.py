@@ -4,8 +4,9 @@
 
 Runs one whole supervised session under ``valgrind --tool=callgrind`` for each checkout given (default: this
 one), three times: the installed console script with ``PYTHONPATH`` at the checkout, a pool of two fake logins
-with fresh stored quota snapshots (no request), and a fake Codex that exits at once, so the count is start-up,
-spawn and shutdown. The first run of each checkout fills its caches (validated chart, config and pool file);
+with fresh stored quota snapshots (no request), and a fake Codex that answers --version and --help and
+otherwise exits at once, so the count is start-up, spawn and shutdown. The first run of each checkout fills
+its caches (validated chart, config, pool file and, where the checkout learns them, Codex's option tables);
 the others are what a user's every start costs. ``python -c pass`` is the interpreter's own floor.
 Wall-clock figures on a shared machine swing 1.5-2x from minute to minute; instruction counts repeat to
 within 0.1 %.
@@ -45,12 +46,16 @@ def main(argv: list[str]) -> int:
         raise SystemExit("valgrind is not installed (Debian's package valgrind)")
     from bench_startup import _world
 
+    from tests.fakes.codex_help import fake_codex
+
     checkouts = [Path(a).resolve() for a in argv] or [REPO]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         env = _world(work)
-        (work / "codex").write_text("#!/bin/sh\nexit 0\n")
+        # Codex 0.171.0 as far as its --version and --help go (a checkout that learns the option tables
+        # does so in its first run), and a session that exits at once.
+        fake_codex(work, version="codex-cli 0.171.0", otherwise="exit 0")
         floor = _instructions([sys.executable, "-c", "pass"], env, work / "floor.log")
         rows.append(["python -c pass", f"{floor / 1e6:.0f}", "", ""])
         for checkout in checkouts:
