@@ -11,11 +11,11 @@ Codex's ``--help``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+# Every start imports this module: records share one set of methods instead of generated dataclass code.
+from ..core.frozen import FrozenRecord
 
 
-@dataclass(frozen=True, slots=True)
-class OptionTable:
+class OptionTable(FrozenRecord):
     """The options one Codex (sub)command accepts, split by whether they consume a value."""
 
     command: str  # as the user types it, for error messages
@@ -26,8 +26,7 @@ class OptionTable:
     multi_values: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True, slots=True)
-class CodexOptions:
+class CodexOptions(FrozenRecord):
     """The option tables of every command level codex-fsm reads, from one Codex or the fallback."""
 
     root: OptionTable

@@ -72,3 +72,34 @@ def test_give_up_notice_of_an_exec_run_names_the_wait_it_would_have_exceeded():
                                                   ("max_wait_s", 60.0), ("session_id", "s-1"))), str, headless=True)
     assert "the soonest reset is" in line and "beyond the 60 s codex-fsm may wait" in line
     assert "resume by hand with `codex exec resume s-1`" in line
+
+
+def _npm_tree(root: Path, package: str, platform_at: str) -> tuple[Path, Path]:
+    """A launcher at node_modules/<package>/bin/codex.js and its platform package at ``platform_at``."""
+    launcher = _script(root / "node_modules" / package / "bin" / "codex.js", "#!/usr/bin/env node\n")
+    system = os.uname()
+    triples = {("Linux", "x86_64"): ("codex-linux-x64", "x86_64-unknown-linux-musl"),
+               ("Linux", "aarch64"): ("codex-linux-arm64", "aarch64-unknown-linux-musl"),
+               ("Darwin", "x86_64"): ("codex-darwin-x64", "x86_64-apple-darwin"),
+               ("Darwin", "arm64"): ("codex-darwin-arm64", "aarch64-apple-darwin")}
+    platform, triple = triples[(system.sysname, system.machine)]
+    native = _script(root / platform_at / "@openai" / platform / "vendor" / triple / "bin" / "codex", "#!/bin/sh\n")
+    return launcher, native
+
+
+@pytest.mark.parametrize("package, platform_at", [
+    ("@openai/codex", "node_modules"),  # a plain install: the platform package beside it
+    ("codex-newest", "node_modules"),  # an alias whose platform package npm put at the top
+    ("codex-oldest", "node_modules/codex-oldest/node_modules"),  # the other alias: nested inside it
+])
+def test_the_launcher_finds_its_platform_package_where_node_would(tmp_path, package, platform_at):
+    launcher, native = _npm_tree(tmp_path, package, platform_at)
+    found = find_codex_binary({"CODEX_FSM_CODEX_BIN": str(launcher)})
+    assert found.path == native.resolve()
+    assert found.extra_env["CODEX_MANAGED_PACKAGE_ROOT"] == str(launcher.parent.parent)
+
+
+def test_a_nested_platform_package_wins_over_the_one_at_the_top(tmp_path):
+    launcher, nested = _npm_tree(tmp_path, "codex-oldest", "node_modules/codex-oldest/node_modules")
+    _npm_tree(tmp_path, "codex-newest", "node_modules")  # the newest's, at the top
+    assert find_codex_binary({"CODEX_FSM_CODEX_BIN": str(launcher)}).path == nested.resolve()

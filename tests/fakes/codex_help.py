@@ -43,11 +43,13 @@ def pages_of(options: CodexOptions) -> dict[tuple[str, ...], str]:
 
 def with_new_value_option(option: str, *tables: str) -> CodexOptions:
     """The fallback tables plus a value option ``option`` at the named levels (a newer Codex's)."""
-    from dataclasses import replace
+    from supervisor.core.frozen import record_fields
 
-    changed = {name: replace(getattr(FALLBACK, name), values=getattr(FALLBACK, name).values | {option})
-               for name in tables}
-    return replace(FALLBACK, **changed)
+    fields = {f.name: getattr(FALLBACK, f.name) for f in record_fields(FALLBACK)}
+    for name in tables:
+        table = fields[name]
+        fields[name] = OptionTable(table.command, table.values | {option}, table.flags, table.multi_values)
+    return CodexOptions(**fields)
 
 
 def fake_codex(folder: Path, version: str = "codex-cli 9.9.9", pages: dict[tuple[str, ...], str] | None = None,
