@@ -25,7 +25,8 @@ class CommandExecutor:
     stamps a new fact (a lease, a spawn) reads the clock itself."""
 
     def __init__(self, pool: GuardedPool, quota: QuotaPort, child: ChildWatch, keys: InputTracker,
-                 screen: Screen, label_of: LabelLookup, clock: Callable[[], float], headless: bool = False) -> None:
+                 screen: Screen, label_of: LabelLookup, clock: Callable[[], float], headless: bool = False,
+                 notification: Callable[[str], bytes] | None = None) -> None:
         self._pool = pool
         self._quota = quota
         self._child = child
@@ -34,6 +35,8 @@ class CommandExecutor:
         self._label_of = label_of
         self._clock = clock
         self._headless = headless  # only the notices' wording: "exec moved…", `codex exec resume <id>`
+        # The terminal notification for a notice's line (OSC 9, OSC 777, BEL); None: none is sent.
+        self._notification = notification
         self.exit_status: int | None = None
         self._table: dict[type, Callable] = {
             cmd.LeaseCandidate: self._lease, cmd.ProbeQuota: self._probe,
@@ -90,7 +93,9 @@ class CommandExecutor:
             self._child.type_in(CONTINUATION_PROMPT.encode("utf-8"), submit=True)
 
     def _notify(self, command: cmd.Notify, at: float) -> None:
-        self._screen.notice(render(command, self._label_of, self._headless).encode("utf-8", "replace"))
+        line = render(command, self._label_of, self._headless)
+        notification = self._notification(line) if self._notification is not None else b""
+        self._screen.notice(line.encode("utf-8", "replace"), notification, self._clock())
 
     def _exit(self, command: cmd.Exit, at: float) -> None:
         self.exit_status = command.status

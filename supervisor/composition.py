@@ -219,9 +219,12 @@ class Composition:
         now = time.time()
         chart = load_session_chart(self.env)
         log = self.transition_log(chart, settings, now)
+        from .adapters.terminal_notification import TerminalNotifier
+
         ports = LoopPorts(pool=pool, quota=self.quota(), log=log, launcher=launcher, clock=time.time,
                           label_of=lambda account: labels.get(account, "account …" + account[-4:]),
-                          status=self.status_file(now, kind), heartbeat_s=self.config.pool.heartbeat_s)
+                          status=self.status_file(now, kind), heartbeat_s=self.config.pool.heartbeat_s,
+                          notification=TerminalNotifier(self.config.notify.method, self.env))
         session = Session(chart, settings)
         return Supervised(session, ports, log, assemble(session, ports))
 
@@ -238,6 +241,8 @@ class LoopPorts:
     label_of: "LabelLookup"
     status: "StatusFile | None" = None
     heartbeat_s: float = 10.0
+    # The terminal notification for a notice's line (TUI sessions only; a headless run sends none).
+    notification: "Callable[[str], bytes] | None" = None
 
 
 @dataclass
@@ -304,7 +309,7 @@ class _LoopParts:
         invocation = getattr(ports.launcher, "invocation", None)
         model = requested_model(invocation.argv) if invocation is not None else None
         executor = CommandExecutor(self.pool, ports.quota, child, keys, self.screen, ports.label_of, ports.clock,
-                                   headless=headless)
+                                   headless=headless, notification=None if headless else ports.notification)
 
         @contextmanager
         def closing_ports() -> Iterator[None]:

@@ -50,11 +50,12 @@ _CORE_DEFAULTS = SessionSettings()
 class Setting:
     section: str
     key: str
-    kind: str  # "int", "float", "bool", "str", "url", "list"
+    kind: str  # "int", "float", "bool", "str", "url", "list", "choice" (one of ``choices``)
     default: Any
     doc: str
     low: float | None = None
     high: float | None = None
+    choices: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -66,6 +67,8 @@ class Setting:
 
     @property
     def bounds(self) -> str:
+        if self.choices:
+            return "|".join(self.choices)
         if self.low is None and self.high is None:
             return ""
         return f"{_fmt(self.low)}..{_fmt(self.high)}"
@@ -127,6 +130,11 @@ SETTINGS: tuple[Setting, ...] = (
     _s("pool", "heartbeat_s", "float", 10.0, "how often leases are renewed (below lease_ttl_s)", 0.1, 1200),
     _s("codex", "bin", "str", "", "the real Codex binary (empty: found on PATH)"),
     _s("codex", "extra_args", "list", (), "arguments added to every Codex command line"),
+    # The same words as supervisor/adapters/terminal_notification.METHODS (a test keeps them equal; the
+    # adapter is not imported here, where every start-up pays for each import).
+    Setting("notify", "method", "choice", "auto",
+            "terminal notification with each notice (auto: as Codex chooses for its own)",
+            choices=("auto", "osc9", "osc777", "bel", "off")),
     _s("logs", "keep_days", "int", 14, "delete transition logs older than this", 0, 3650),
     _s("logs", "max_files", "int", 200, "keep at most this many transition logs", 1, 100000),
 )
@@ -211,13 +219,19 @@ class CodexConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class NotifyConfig:
+    method: str = "auto"
+
+
+@dataclass(frozen=True, slots=True)
 class LogsConfig:
     keep_days: int = 14
     max_files: int = 200
 
 
 _SECTION_TYPES: dict[str, type] = {"quota": QuotaConfig, "session": SessionConfig, "probe": ProbeConfig,
-                                   "pool": PoolConfig, "codex": CodexConfig, "logs": LogsConfig}
+                                   "pool": PoolConfig, "codex": CodexConfig, "notify": NotifyConfig,
+                                   "logs": LogsConfig}
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +241,7 @@ class Config:
     probe: ProbeConfig = field(default_factory=ProbeConfig)
     pool: PoolConfig = field(default_factory=PoolConfig)
     codex: CodexConfig = field(default_factory=CodexConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
     logs: LogsConfig = field(default_factory=LogsConfig)
     accounts: tuple[AccountQuota, ...] = ()
     # The file looked for, and whether it existed (a missing default file just means "all defaults").

@@ -61,6 +61,8 @@ def _field(setting: Setting) -> mfields.Field:
         return _HttpUrl()
     if setting.kind == "list":
         return mfields.List(_StrictString())
+    if setting.kind == "choice":
+        return _StrictString(validate=validate.OneOf(setting.choices))
     return _StrictString()
 
 

@@ -38,6 +38,8 @@ def _value(setting) -> st.SearchStrategy:
         return st.booleans()
     if setting.kind == "url":
         return st.sampled_from(["https://example.invalid/backend-api", "http://127.0.0.1:9/api"])
+    if setting.kind == "choice":
+        return st.sampled_from(setting.choices)
     text = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=6)
     return st.lists(text, max_size=3) if setting.kind == "list" else text
 

@@ -137,9 +137,10 @@ class ChildWatch:
 
     def next_due(self) -> float | None:
         running = self._running
+        held = self._screen.next_due()  # a notification waiting for the output to reach a boundary
         if running is None:
-            return None
-        moments = [running.child.next_write_at]
+            return held
+        moments = [running.child.next_write_at, held]
         if running.rollout is not None:
             moments.append(running.next_rollout_at)
         if not running.binder.complete:
@@ -148,6 +149,7 @@ class ChildWatch:
         return min(present) if present else None
 
     def poll(self, now: float) -> list[ev.Event]:
+        self._screen.expire(now)
         running = self._running
         if running is None:
             return []
@@ -247,6 +249,7 @@ class ChildWatch:
         if status is None:
             return
         self._drain_remaining_output(running, now)
+        self._screen.child_output_ended()
         found = running.binder.after_exit(running.tail, now)
         if found is not None:
             self._adopt_binding(running, found.session_id, now, events)

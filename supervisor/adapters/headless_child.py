@@ -96,12 +96,14 @@ class HeadlessChild:
 
 class StderrNotices:
     """What a headless run shows the user: codex-fsm's one-line notices on stderr, never on stdout
-    (which carries only Codex's output), and no terminal state to restore (none was changed)."""
+    (which carries only Codex's output), and no terminal state to restore (none was changed).
+    No terminal notification either: stderr is often a file or a pipe a script reads, where OSC or
+    BEL bytes would be noise in its log."""
 
     def __init__(self, stderr_fd: int = 2) -> None:
         self._fd = stderr_fd
 
-    def notice(self, line: bytes) -> None:
+    def notice(self, line: bytes, notification: bytes = b"", now: float = 0.0) -> None:
         from .terminal import write_all
 
         try:
@@ -110,6 +112,15 @@ class StderrNotices:
             pass  # a closed stderr must not end the run; the transition log still has every step
 
     def restore(self) -> None:
+        pass
+
+    def child_output_ended(self) -> None:
+        """Nothing of the child's passed through here."""
+
+    def next_due(self) -> float | None:
+        return None
+
+    def expire(self, now: float) -> None:
         pass
 
     def show_output(self, data: bytes) -> None:

@@ -143,8 +143,9 @@ _ESCAPE = re.compile(r"\x1b(\][^\x07\x1b]*(\x07|\x1b\\)|\[[0-?]*[ -/]*[@-~]|[@-Z
 
 
 def _notice_lines(raw: bytes) -> list[str]:
-    """codex-fsm's own lines (notices such as the rotation line) from the raw terminal stream."""
-    text = _ESCAPE.sub("", raw.decode("utf-8", "replace")).replace("\r", "\n")
+    """codex-fsm's own lines (notices such as the rotation line) from the raw terminal stream. The
+    notifications that go with them are not lines: OSC 9/777 go with the escapes, a bell (BEL) too."""
+    text = _ESCAPE.sub("", raw.decode("utf-8", "replace")).replace("\x07", "").replace("\r", "\n")
     return [line.strip() for line in text.split("\n") if line.strip().startswith(NOTICE_PREFIX.strip())]
 
 

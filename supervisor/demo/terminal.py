@@ -35,6 +35,9 @@ VERSION = b"\x1bP>|xterm(390)\x1b\\"
 COLOURS = {"10": "c7c7/c7c7/c7c7", "11": "1e1e/1e1e/1e1e", "12": "ffff/ffff/ffff"}
 PALETTE_COLOUR = "8080/8080/8080"
 OSC_7501 = re.compile(rb"\x1b\]7501;state=([a-z]+)")
+# Desktop notifications (OSC 9, OSC 777 notify). xterm acts on neither: the screen model draws nothing for
+# them (pyte skips OSC strings it does not know, as xterm does), and they are only recorded.
+NOTIFICATION = re.compile(rb"\x1b\](?:9|777;notify;[^;\x07\x1b]*);(?P<text>[^\x07\x1b]*)(?:\x07|\x1b\\)")
 
 
 class TerminalTimeout(CodexFsmError):
@@ -164,6 +167,11 @@ class Terminal:
     def osc_states(self, since: int = 0) -> list[str]:
         """Codex's own OSC 7501 state reports (idle, working, done, clear) seen since `since`."""
         return [m.group(1).decode() for m in OSC_7501.finditer(bytes(self.raw[since:]))]
+
+    def notifications(self, since: int = 0) -> list[tuple[int, str]]:
+        """The desktop notifications (OSC 9, OSC 777) seen since `since`: (raw offset, text)."""
+        return [(m.start(), m.group("text").decode("utf-8", "replace"))
+                for m in NOTIFICATION.finditer(bytes(self.raw), since)]
 
     def wait_for(self, pattern: str, timeout: float = 20.0, *, raw: bool = False, since: int = 0) -> re.Match[str]:
         """Wait until regex `pattern` matches the screen (or the raw stream after offset `since`)."""

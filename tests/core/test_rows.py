@@ -182,6 +182,9 @@ CASES: dict[str, Case] = {
         [cmd.RecordQuota(account=ALPHA, snapshot=healthy(T))]),
     # usage limit, lease lost, exits, interrupts
     "running-usage_limit_hit->running": Case("running", ev.UsageLimitHit(at=T), [SUSPENDED], {"restarts": 16}),
+    "running-usage_limit_hit->running (the pause was announced already)": Case(
+        "running", ev.UsageLimitHit(at=T), [], {"restarts": 16, "rotation_suspended": True},
+        check=lambda c: c.rotation_suspended),
     "resuming-usage_limit_hit->running": Case("resuming", ev.UsageLimitHit(at=T), [SUSPENDED], {"restarts": 16}),
     "running-usage_limit_hit->restarting": Case(
         "running", ev.UsageLimitHit(at=T, resets_at=T + 900), [STOP],

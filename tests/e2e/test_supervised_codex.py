@@ -119,6 +119,102 @@ def test_usage_limit_429_rotates_and_resubmits_the_interrupted_prompt_once_on_b(
     assert fake_backend.violations() == []
 
 
+# A complete escape sequence of any kind a terminal parses: CSI, OSC (BEL or ST), DCS/APC/PM/SOS (ST),
+# and the two- and three-byte escapes. Written independently of supervisor/adapters/escape_state.py, so
+# that the test does not grade the tracker with itself.
+_COMPLETE_SEQUENCE = re.compile(
+    rb"\x1b\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]"
+    rb"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"
+    rb"|\x1b[P_^X].*?\x1b\\"
+    rb"|\x1b[NO][\x20-\x7e]|\x1b[\x20-\x2f]+[\x30-\x7e]|\x1b[\x30-\x7e]", re.S)
+
+
+def ends_at_a_boundary(stream: bytes) -> bool:
+    """Whether `stream` ends outside every escape sequence and every UTF-8 character."""
+    position = 0
+    while (start := stream.find(b"\x1b", position)) != -1:
+        match = _COMPLETE_SEQUENCE.match(stream, start)
+        if match is None:
+            return False
+        position = match.end()
+    try:
+        stream[position:].decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def in_alternate_screen(stream: bytes) -> bool:
+    return stream.rfind(b"\x1b[?1049h") > stream.rfind(b"\x1b[?1049l")
+
+
+def limited_world(world: SupervisedWorld, fake_backend: FakeChatGPTBackend, **settings: str) -> None:
+    world.settings.update({"CODEX_FSM_NOTIFY_METHOD": "osc9", **settings})
+    fake_backend.set_account("acct-a", exhaust_after_turns=1)
+    fake_backend.set_account("acct-b", primary_used_percent=30.0)
+    world.add_account("acct-a", "alpha")
+    world.add_account("acct-b", "bravo")
+    world.codex_fsm("accounts", "order", "alpha", "bravo")
+
+
+def test_a_usage_limit_rotation_notifies_the_terminal_between_codexs_sequences(
+        world: SupervisedWorld, fake_backend: FakeChatGPTBackend, run_codex_fsm: Callable[..., Terminal]) -> None:
+    """The move is announced once the old Codex has left (its alternate screen too) and before the successor
+    draws: at a boundary of the byte stream, with the line in the normal screen where it stays."""
+    limited_world(world, fake_backend)
+    terminal = run_codex_fsm()
+    answered_turn(terminal, "first prompt", r"PONG-1 \[acct-a\]")
+    assert terminal.notifications() == []
+
+    submitted = terminal.submit("prompt hit by the limit")
+    terminal.wait_for(rf"PONG-\d+ \[acct-b\]: {re.escape(CONTINUATION_PROMPT)}", 60)
+    terminal.wait_for_osc("done", 30, since=submitted)
+
+    [(offset, text), *later] = terminal.notifications(since=submitted)
+    assert text.startswith("codex-fsm: session ") and "moved from alpha to bravo: usage limit reached" in text
+    raw = bytes(terminal.raw)
+    for at, _ in [(offset, text), *later]:
+        assert ends_at_a_boundary(raw[:at]), raw[max(0, at - 200):at]
+    assert not in_alternate_screen(raw[:offset])
+    assert in_alternate_screen(raw)  # the successor runs in it, and nothing of the notification is drawn
+    assert "moved from alpha" not in terminal.screen_text()
+    terminal.send(CTRL_C)
+    assert terminal.wait_exit(20) == 0
+    assert_logs_replay(world)
+
+
+def test_a_notice_while_codex_runs_notifies_inside_its_alternate_screen_and_its_line_waits(
+        world: SupervisedWorld, fake_backend: FakeChatGPTBackend, run_codex_fsm: Callable[..., Terminal]) -> None:
+    """No relaunch allowed: the usage limit pauses rotation while Codex stays on screen. The notification goes
+    out inside Codex's alternate screen, never inside one of its sequences; the line waits for Codex to leave."""
+    limited_world(world, fake_backend, CODEX_FSM_SESSION_MAX_RESTARTS="0")
+    terminal = run_codex_fsm()
+    answered_turn(terminal, "first prompt", r"PONG-1 \[acct-a\]")
+    submitted = terminal.submit("prompt hit by the limit")
+    terminal.wait_for(r"\x1b\]9;codex-fsm: rotation paused: ", 30, raw=True, since=submitted)
+
+    [(offset, text)] = terminal.notifications(since=submitted)  # the quota reading and the limit: one pause
+    assert text.startswith("codex-fsm: rotation paused: restart budget spent"), text
+    raw = bytes(terminal.raw)
+    assert in_alternate_screen(raw[:offset]), raw[max(0, offset - 200):offset]
+    assert ends_at_a_boundary(raw[:offset]), raw[max(0, offset - 200):offset]
+    assert plain_lines(raw, b"codex-fsm: rotation paused") == []  # no line written into Codex's screen
+    assert "rotation paused" not in terminal.screen_text()
+
+    terminal.send(CTRL_C)
+    assert terminal.wait_exit(20) == 0
+    raw = bytes(terminal.raw)
+    lines = plain_lines(raw, b"codex-fsm: rotation paused")
+    assert len(lines) == 1 and not in_alternate_screen(raw[:lines[0]])
+    assert "rotation paused" in terminal.screen_text()
+    assert_logs_replay(world)
+
+
+def plain_lines(raw: bytes, text: bytes) -> list[int]:
+    """Where `text` appears as a line of its own, not as an OSC 9 notification's payload."""
+    return [m.start() for m in re.finditer(re.escape(text), raw) if raw[max(0, m.start() - 4):m.start()] != b"\x1b]9;"]
+
+
 def test_user_quit_exits_0_without_rotation_and_restores_the_terminal(
         world: SupervisedWorld, fake_backend: FakeChatGPTBackend, run_codex_fsm: Callable[..., Terminal]) -> None:
     world.add_account("acct-a", "alpha")

@@ -105,8 +105,12 @@ def mark_lease_lost(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
 
 @action
 def suspend_rotation(ctx: SessionContext, event: ev.Event) -> list[cmd.Command]:
-    ctx.rotation_suspended = True
+    """Stop rotating and say so once: the usage limit that follows the quota reading which paused
+    rotation (the same turn) is not news to the user."""
+    announced, ctx.rotation_suspended = ctx.rotation_suspended, True
     ctx.rotation_reason = None
+    if announced:
+        return []
     why = "restart budget spent" if budget_spent(ctx) else "too many rotations"
     return [cmd.Notify(kind="rotation_suspended", params=(
         ("why", why), ("restarts", ctx.restarts), ("session_id", ctx.session_id)))]
