@@ -29,7 +29,7 @@ MANAGEMENT_COMMANDS: dict[str, str] = {
     "status": "supervisor.cli_commands.status",
 }
 WRAPPER_MODULE = "supervisor.wrapper"
-# Codex 0.169 has its own `doctor` and `help`; `codex-fsm codex doctor` (any args after this word) reaches
+# Codex (0.169 to 0.171) has its own `doctor` and `help`; `codex-fsm codex doctor` (any args after this word) reaches
 # Codex's. `codex-fsm --help` is Codex's help by design: `codex-fsm help` is codex-fsm's own.
 PASS_THROUGH_WORD = "codex"
 # What a shell reports for a process ended by SIGPIPE (128 + 13): `codex-fsm status | head -1`.

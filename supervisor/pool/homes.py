@@ -1,6 +1,6 @@
 """One private CODEX_HOME per account, overlaying the user's real CODEX_HOME.
 
-Recipe (verified with Codex 0.169): the account home holds that
+Recipe (verified with Codex 0.169 and 0.171): the account home holds that
 account's ``auth.json`` (its ONLY copy, 0600) and private account-bound entries (auth locks, the
 daemon folders, the models cache); every other entry of the real home is an absolute symlink to it,
 so sessions, history, config and the SQLite databases are shared and ``codex resume <id>`` works
@@ -37,8 +37,8 @@ SHARED_DIRS = ("sessions", "shell_snapshots", "thread-writer-locks", "tui-thread
 # Linked even before they exist: Codex creates them through the link (verified), and a private copy
 # would stop two accounts' Codex (SQLite maintenance, session index updates) from excluding each other.
 SHARED_LOCK_FILES = (".sqlite-maintenance.lock", "session_index.jsonl.lock")
-# Shared files Codex 0.169 creates on first use (names from its binary): linked before they exist for
-# the same reason, so history, the session index, the config and the databases stay shared.
+# Shared files Codex 0.169 and 0.171 create on first use (names from their binaries): linked before they
+# exist for the same reason, so history, the session index, the config and the databases stay shared.
 LATER_SHARED_FILES = (
     "config.toml", "history.jsonl", "session_index.jsonl",
     "state_5.sqlite", "logs_2.sqlite", "goals_1.sqlite", "queue_1.sqlite", "memories_1.sqlite",
