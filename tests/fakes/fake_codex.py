@@ -27,6 +27,8 @@ between launches). ``<account>`` is the basename of ``$CODEX_HOME``:
   prints ``ERROR: …`` on stderr and exits 1. ``exec-delay`` holds every exec turn that many seconds
   (after the rollout is open, so a test can interrupt it), ``exec-log`` gets each run's prompt, stdin and
   isatty facts;
+* ``--version`` prints a version and ``… --help`` nothing (codex-fsm then keeps its built-in option tables);
+  neither is recorded as a spawn;
 * ``query-terminal``: like Codex, query the terminal (cursor position, device attributes, background
   colour) at start-up, waiting up to 2 s for the cursor position before drawing the composer, and again
   on exit. Replies are never composer text; each one received is logged to ``replies-<pid>``.
@@ -314,6 +316,12 @@ def run_exec(argv: list[str]) -> None:
 
 def main() -> None:
     words = positionals(sys.argv[1:])
+    if sys.argv[1:] == ["--version"]:
+        # Asked by codex-fsm before a start, to learn this Codex's options: not a session, not recorded.
+        print("codex-cli 0.0.0-fake", flush=True)
+        return
+    if sys.argv[-1:] == ["--help"]:
+        return  # no help page: codex-fsm keeps its built-in option tables
     report("spawns.jsonl", {"argv": sys.argv[1:], "account": ACCOUNT, "pid": os.getpid(), "started_at": STARTED_AT,
                             "env": sorted(k for k in os.environ if k.startswith("CODEX"))})
     if words[:1] == ["exec"] and not control("hold-exec").exists():
