@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -19,6 +20,10 @@ def supervised(monkeypatch, tmp_path):
     monkeypatch.setattr(wrapper.os, "isatty", lambda fd: True)
     codex_home = tmp_path / "codex"
     monkeypatch.setenv("CODEX_HOME", str(codex_home))
+    # wrapper.main reads the config and asks the Codex on PATH for its options (cached under CODEX_FSM_HOME).
+    monkeypatch.setenv("CODEX_FSM_HOME", str(tmp_path / "fsm"))
+    monkeypatch.setenv("CODEX_FSM_CONFIG", str(tmp_path / "config.toml"))
+    (tmp_path / "config.toml").write_text("")
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
@@ -48,3 +53,16 @@ def test_resume_without_id_asks_the_picker_and_a_cancel_starts_nothing(supervise
 def test_an_explicit_id_is_left_alone(supervised):
     assert wrapper.main(["resume", session_id(1)]) == 0
     assert supervised[0].resume_id == session_id(1)
+
+
+def test_the_command_line_is_read_with_the_installed_codexs_own_options(supervised, monkeypatch, tmp_path):
+    """A newer Codex's new value option before `resume`: its value is not taken for a prompt, so this is
+    still `resume --last` (with the built-in tables it would have been a new session with a prompt)."""
+    from .fakes.codex_help import fake_codex, pages_of, with_new_value_option
+
+    newer = fake_codex(tmp_path / "newer-codex", pages=pages_of(with_new_value_option("--tunnel", "root")))
+    monkeypatch.setenv("PATH", f"{newer.parent}{os.pathsep}/usr/bin:/bin")
+    assert wrapper.main(["--tunnel", "wss://relay", "resume", "--last"]) == 0
+    [invocation] = supervised
+    assert invocation.command == "resume" and invocation.resume_id == session_id(2)
+    assert invocation.leading == ("--tunnel", "wss://relay")
