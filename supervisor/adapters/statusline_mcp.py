@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import IO, Any, Callable
 
-from ..statusline_view import plain_line, render
+from .statusline_view import plain_line, render
 
 SERVER_NAME = "codex_fsm"
 TOOL_NAME = "statusline"

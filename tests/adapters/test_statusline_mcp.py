@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from supervisor.adapters.statusline_mcp import RESOURCE_URI, STATE_META_KEY, TOOL_NAME, StatuslineServer
-from supervisor.statusline_view import plain_line
+from supervisor.adapters.statusline_view import plain_line
 
 NOW = 1_800_000_000.0
 REPO = Path(__file__).resolve().parents[2]

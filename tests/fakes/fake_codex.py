@@ -314,6 +314,13 @@ def run_exec(argv: list[str]) -> None:
 
 def main() -> None:
     words = positionals(sys.argv[1:])
+    # What codex-fsm asks about the installed Codex (feature detection): answered as 0.169 would, and no spawn.
+    if sys.argv[1:] == ["--version"]:
+        print("codex-cli 0.169.0")
+        return
+    if words == ["features", "list"]:
+        print("tui_extensions_statusline                under development  false")
+        return
     report("spawns.jsonl", {"argv": sys.argv[1:], "account": ACCOUNT, "pid": os.getpid(), "started_at": STARTED_AT,
                             "env": sorted(k for k in os.environ if k.startswith("CODEX"))})
     if words[:1] == ["exec"] and not control("hold-exec").exists():

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .terminal_text import for_terminal
+from ..terminal_text import for_terminal
 
 MAIN_FAMILY = "codex"
 _MAX_LABEL_CHARS = 32
