@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .adapters.log_file import TransitionLog
     from .adapters.status_file import StatusFile
     from .config import Config
+    from .core.context import SessionContext
     from .core.quota import Thresholds
     from .core.session import Session
     from .loop import SupervisorLoop, TransitionSink
@@ -152,8 +153,27 @@ class Composition:
     def launcher(self, invocation: "Invocation", codex_home_of: Callable) -> "CodexLauncher":
         from .adapters.launcher import CodexLauncher
 
-        return CodexLauncher(self.codex_binary(), self.with_extra_args(invocation), self.env, os.getcwd(),
-                             codex_home_of)
+        binary = self.codex_binary()
+        return CodexLauncher(binary, self.with_extra_args(invocation), self.env, os.getcwd(), codex_home_of,
+                             self.statusline_overrides(binary))
+
+    def statusline_overrides(self, binary: "CodexBinary") -> list[str]:
+        """The ``-c`` settings that give the child codex-fsm's status line (``[notify] statusline``),
+        where the installed Codex has the feature; none otherwise."""
+        if self.config.notify.statusline == "off":
+            return []
+        import sys
+        from pathlib import Path
+
+        from .adapters.statusline_provider import provider_overrides, statusline_supported
+
+        if not statusline_supported(binary.path, self.env, paths.fsm_home(self.env) / "cache"):
+            return []
+        from .adapters.status_file import codex_limits_path, status_path
+
+        run, pid = paths.run_dir(self.env), os.getpid()
+        package_root = Path(__file__).resolve().parent.parent
+        return provider_overrides(sys.executable, package_root, status_path(run, pid), codex_limits_path(run, pid))
 
     # -- records ----------------------------------------------------------------------------------
 
@@ -361,11 +381,34 @@ class _QuotaEvents(ReadOnlySource):
 
 
 class _LabelledStatus:
-    """The status file shows accounts by their masked label, never by id."""
+    """The status file shows accounts by their masked label, never by id; for the status line also the
+    running account's windows (of the family the session's model uses) and the last move."""
 
     def __init__(self, status: "StatusFile", label_of: "LabelLookup") -> None:
         self._status = status
         self._label_of = label_of
+        self._account: str | None = None
+        self._moved_from: str | None = None
+        self._moved_at: float | None = None
 
-    def publish(self, state: str, account: str | None, session_id: str | None, now: float) -> None:
-        self._status.publish(state, self._label_of(account) if account else None, session_id, now)
+    def publish(self, state: str, context: "SessionContext", now: float) -> None:
+        from .adapters.status_file import StatusExtras
+
+        account = context.account
+        if account is not None and self._account is not None and account != self._account:
+            self._moved_from, self._moved_at = self._label_of(self._account), now
+        if account is not None:
+            self._account = account
+        extras = StatusExtras(_windows(context, self._moved_at), self._moved_from, self._moved_at)
+        self._status.publish(state, self._label_of(account) if account else None, context.session_id, now, extras)
+
+
+def _windows(context: "SessionContext", moved_at: float | None) -> tuple[dict, ...]:
+    """The running account's windows; none from a snapshot older than the last move (right after a
+    rotation the context still holds the account the session left)."""
+    snapshot = context.last_snapshot
+    if snapshot is None or (moved_at is not None and snapshot.observed_at < moved_at):
+        return ()
+    view = snapshot.for_model(context.model)
+    return tuple({"used_percent": w.used_percent, "window_minutes": w.window_minutes, "resets_at": w.resets_at}
+                 for w in view.windows)

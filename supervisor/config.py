@@ -135,6 +135,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("notify", "method", "choice", "auto",
             "terminal notification with each notice (auto: as Codex chooses for its own)",
             choices=("auto", "osc9", "osc777", "bel", "off")),
+    Setting("notify", "statusline", "choice", "auto",
+            "codex-fsm's line in Codex's footer (auto: where the installed Codex can take a status-line provider)",
+            choices=("auto", "off")),
     _s("logs", "keep_days", "int", 14, "delete transition logs older than this", 0, 3650),
     _s("logs", "max_files", "int", 200, "keep at most this many transition logs", 1, 100000),
 )
@@ -221,6 +224,7 @@ class CodexConfig:
 @dataclass(frozen=True, slots=True)
 class NotifyConfig:
     method: str = "auto"
+    statusline: str = "auto"
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from typing import Callable, Protocol, Sequence
 
 from .command_executor import CommandExecutor
 from .core import events as ev
+from .core.context import SessionContext
 from .core.records import RejectedRecord, TransitionRecord
 from .core.session import Session
 from .errors import InvalidTransition
@@ -29,7 +30,7 @@ class TransitionSink(Protocol):
 
 
 class StatusSink(Protocol):
-    def publish(self, state: str, account: str | None, session_id: str | None, now: float) -> None: ...
+    def publish(self, state: str, context: SessionContext, now: float) -> None: ...
 
 
 @dataclass
@@ -91,8 +92,7 @@ class SupervisorLoop:
             # would read as "no account for the session".
             self._queue.extendleft(reversed(answers))
             if wiring.status is not None:
-                context = self.session.context
-                wiring.status.publish(self.session.state, context.account, context.session_id, event.at)
+                wiring.status.publish(self.session.state, self.session.context, event.at)
 
     def _wait(self) -> list[ev.Event]:
         sources = self._wiring.sources

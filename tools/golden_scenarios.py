@@ -268,7 +268,8 @@ def exec_pool_exhausted_tempfail() -> Scenario:
                     SessionSettings(max_pool_wait_s=600.0))
 
 
-SPARK_ID, SPARK_NAME, SPARK_MODEL, MAIN_MODEL = "codex_bengalfox", "GPT-5.3-Codex-Spark", "gpt-5.3-codex-spark", "gpt-5.5"
+SPARK_ID, SPARK_NAME = "codex_bengalfox", "GPT-5.3-Codex-Spark"
+SPARK_MODEL, MAIN_MODEL = "gpt-5.3-codex-spark", "gpt-5.5"
 
 
 def with_spark(snapshot: QuotaSnapshot, used_5h: float, *, reached: bool = False) -> QuotaSnapshot:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 from .codex_args import Invocation, launch_args
 from .codex_binary import CodexBinary, child_env
@@ -52,10 +52,16 @@ class _Launcher:
 
 
 class CodexLauncher(_Launcher):
+    def __init__(self, binary: CodexBinary, invocation: Invocation, base_env: Mapping[str, str],
+                 cwd: str, codex_home_of: Callable[[str], Path], overrides: Sequence[str] = ()) -> None:
+        """``overrides``: codex-fsm's own ``-c`` settings for every launch (the status-line provider)."""
+        super().__init__(binary, invocation, base_env, cwd, codex_home_of)
+        self.overrides = tuple(overrides)
+
     def spawn(self, account: str, resume_session_id: str | None, size: tuple[int, int]) -> Launch:
         """Start Codex in a pty on ``account``; raises ChildSpawnError."""
         home = self._codex_home_of(account)
-        argv = [str(self.binary.path), *launch_args(self.invocation, resume_session_id)]
+        argv = [str(self.binary.path), *self.overrides, *launch_args(self.invocation, resume_session_id)]
         child = PtyChild(argv, child_env(self._base_env, self.binary, home), self._cwd, size)
         return Launch(child, home)
 

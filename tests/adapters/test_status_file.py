@@ -107,3 +107,27 @@ def test_an_exec_run_says_so_and_a_file_of_the_version_before_is_a_tui_session(t
 
 def status_path(run):
     return run / f"{os.getpid()}.json"
+
+
+def test_the_status_line_fields_round_trip_and_older_files_still_parse(tmp_path):
+    from supervisor.adapters.status_file import StatusExtras, parse_status
+
+    run = tmp_path / "run"
+    status = StatusFile(run, os.getpid(), 1.0)
+    window = {"used_percent": 18.0, "window_minutes": 300, "resets_at": 9e8}
+    status.update("running", "work-2", None, 2.0, StatusExtras((window,), "work-1", 1.5))
+    (parsed,) = live_sessions(run)
+    assert (parsed.windows, parsed.moved_from, parsed.moved_at) == ((window,), "work-1", 1.5)
+    older = {"pid": 5, "state": "running", "account": None, "session_id": None, "started_at": 1.0,
+             "state_since": 1.0, "process_start": "x"}
+    assert parse_status(json.dumps(older).encode()).windows == ()
+    bad_window = {**older, "windows": [{"used_percent": "lots", "window_minutes": 300, "resets_at": None}]}
+    assert parse_status(json.dumps(bad_window).encode()) is None
+
+
+def test_removing_the_status_also_removes_the_recorded_codex_limits(tmp_path):
+    status = StatusFile(tmp_path / "run", os.getpid(), 1.0)
+    status.update("running", None, None, 2.0)
+    status.codex_limits_path.write_text("{}")
+    status.remove()
+    assert list((tmp_path / "run").iterdir()) == []

@@ -316,12 +316,16 @@ def run_exec(argv: list[str]) -> None:
 
 def main() -> None:
     words = positionals(sys.argv[1:])
+    # What codex-fsm asks about the installed Codex before a start (its options, its features): answered as
+    # 0.169 would, and not a session, so not recorded as a spawn.
     if sys.argv[1:] == ["--version"]:
-        # Asked by codex-fsm before a start, to learn this Codex's options: not a session, not recorded.
-        print("codex-cli 0.0.0-fake", flush=True)
+        print("codex-cli 0.169.0", flush=True)
         return
     if sys.argv[-1:] == ["--help"]:
         return  # no help page: codex-fsm keeps its built-in option tables
+    if words == ["features", "list"]:
+        print("tui_extensions_statusline                under development  false")
+        return
     report("spawns.jsonl", {"argv": sys.argv[1:], "account": ACCOUNT, "pid": os.getpid(), "started_at": STARTED_AT,
                             "env": sorted(k for k in os.environ if k.startswith("CODEX"))})
     if words[:1] == ["exec"] and not control("hold-exec").exists():

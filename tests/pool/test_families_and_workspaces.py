@@ -65,8 +65,10 @@ def test_a_workspace_stop_benches_every_seat_and_the_successor_comes_from_anothe
 
 
 def test_two_logins_of_one_person_in_two_workspaces_are_two_accounts(store, homes, procs, tmp_path: Path) -> None:
-    work = write_auth(tmp_path / "work" / "auth.json", account="acct-work-0001", user="user-same", email="me@example.invalid")
-    home = write_auth(tmp_path / "home" / "auth.json", account="acct-home-0002", user="user-same", email="me@example.invalid")
+    work = write_auth(tmp_path / "work" / "auth.json", account="acct-work-0001", user="user-same",
+                      email="me@example.invalid")
+    home = write_auth(tmp_path / "home" / "auth.json", account="acct-home-0002", user="user-same",
+                      email="me@example.invalid")
     a = import_account(store, homes, work, NOW, procs.check)
     b = import_account(store, homes, home, NOW, procs.check)
     assert a.account != b.account and (a.outcome, b.outcome) == ("added", "added")
