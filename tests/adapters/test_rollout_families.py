@@ -11,15 +11,10 @@ from supervisor.core.events import QuotaObserved
 from supervisor.core.quota import MAIN_FAMILY, WindowKind
 
 from ..fakes import quota as fakes
+from .test_rollout_reader import append
 
 NOW = 1795562000.0
 SPARK = "codex_bengalfox"
-
-
-def append(path: Path, *chunks: bytes) -> None:
-    with open(path, "ab") as handle:
-        for chunk in chunks:
-            handle.write(chunk)
 
 
 @pytest.fixture

@@ -52,9 +52,16 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"e2e: the real Codex {pinned_version(name)} (package.json's codex-{name})"
 
 
+def slow_backend(answer_template: str, chunk_delay_s: float) -> object:
+    """A parameter for ``fake_backend`` (``indirect=True``): a backend whose answers come slowly, so that
+    a second run starts, or a Ctrl-C lands, while the first is mid-turn."""
+    return pytest.param({"answer_template": answer_template, "chunk_delay_s": chunk_delay_s}, id="slow")
+
+
 @pytest.fixture
-def fake_backend(tmp_path: Path) -> Iterator[FakeChatGPTBackend]:
-    with FakeChatGPTBackend(tmp_path / "backend") as backend:
+def fake_backend(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[FakeChatGPTBackend]:
+    options = getattr(request, "param", None) or {}
+    with FakeChatGPTBackend(tmp_path / "backend", **options) as backend:
         yield backend
     assert backend.violations() == [], "the fake backend recorded violations"
 

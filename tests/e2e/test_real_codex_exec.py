@@ -13,7 +13,7 @@ import signal
 import statistics
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from supervisor.adapters.codex_args import NO_DAEMON_ARGS, classify
 from supervisor.adapters.exec_args import headless_launch_args, parse_headless
 from supervisor.demo.fake_backend import FakeChatGPTBackend, codex_env
 from tests.e2e.codex_files import event_payloads, rollout_files, rollout_lines
-from tests.e2e.conftest import CodexHome
+from tests.e2e.conftest import CodexHome, slow_backend
 from tests.e2e.processes import alive, descendants, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -37,14 +37,7 @@ SLOW_CHUNK_DELAY_S = 0.2
 NO_DAEMON_ARGS_LIST = list(NO_DAEMON_ARGS)
 
 
-@pytest.fixture
-def fake_backend(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[FakeChatGPTBackend]:
-    """The conftest backend, or (parametrized indirectly with "slow") one whose answers take ~20 s."""
-    slow = getattr(request, "param", None) == "slow"
-    options = {"answer_template": SLOW_ANSWER, "chunk_delay_s": SLOW_CHUNK_DELAY_S} if slow else {}
-    with FakeChatGPTBackend(tmp_path / "backend", **options) as backend:
-        yield backend
-    assert backend.violations() == [], "the fake backend recorded violations"
+SLOW = slow_backend(SLOW_ANSWER, SLOW_CHUNK_DELAY_S)
 
 
 @dataclass(frozen=True)
@@ -225,7 +218,7 @@ def test_what_exec_reads_from_stdin(
 # ---- d. signals -------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fake_backend", ["slow"], indirect=True)
+@pytest.mark.parametrize("fake_backend", [SLOW], indirect=True)
 @pytest.mark.parametrize("sent, expected_returncode", [(signal.SIGINT, 1), (signal.SIGTERM, -signal.SIGTERM)])
 def test_a_signal_mid_turn(sent: signal.Signals, expected_returncode: int, fake_backend: FakeChatGPTBackend,
                            make_codex_home: Callable[..., CodexHome], codex_binary: Path, work_dir: Path,

@@ -30,6 +30,7 @@ from supervisor.adapters.launcher import CONTINUATION_PROMPT
 from supervisor.demo.fake_backend import ConversationItem, FakeChatGPTBackend
 from supervisor.demo.fake_backend.world import SupervisedWorld
 from supervisor.pool.locations import pool_store
+from tests.e2e.conftest import slow_backend
 from tests.e2e.codex_files import rollout_files, rollout_lines
 from tests.e2e.processes import alive, descendants, in_process_group, wait_until
 from tests.e2e.transition_logs import assert_logs_replay, rows
@@ -48,14 +49,7 @@ SLOW_CHUNK_DELAY_S = 0.2
 MOVED = re.compile(r"^codex-fsm: exec moved from (\S+) to (\S+): usage limit reached \(resets [^)]*\)", re.M)
 
 
-@pytest.fixture
-def fake_backend(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[FakeChatGPTBackend]:
-    """The conftest backend, or (parametrized indirectly with "slow") one whose answers take ~6 s."""
-    slow = getattr(request, "param", None) == "slow"
-    options = {"answer_template": SLOW_ANSWER, "chunk_delay_s": SLOW_CHUNK_DELAY_S} if slow else {}
-    with FakeChatGPTBackend(tmp_path / "backend", **options) as backend:
-        yield backend
-    assert backend.violations() == [], "the fake backend recorded violations"
+SLOW = slow_backend(SLOW_ANSWER, SLOW_CHUNK_DELAY_S)
 
 
 @dataclass(frozen=True)
@@ -264,7 +258,7 @@ def _turn_started(backend: FakeChatGPTBackend, count: int) -> Callable[[], bool]
     return lambda: len(backend.turns()) >= count
 
 
-@pytest.mark.parametrize("fake_backend", ["slow"], indirect=True)
+@pytest.mark.parametrize("fake_backend", [SLOW], indirect=True)
 def test_two_runs_at_once_on_a_two_account_pool_run_on_different_accounts(
         world: SupervisedWorld, fake_backend: FakeChatGPTBackend, fsm_exec: FsmExec) -> None:
     world.add_account("acct-a", "alpha")
@@ -290,7 +284,7 @@ def test_two_runs_at_once_on_a_two_account_pool_run_on_different_accounts(
     assert_logs_replay(world)
 
 
-@pytest.mark.parametrize("fake_backend", ["slow"], indirect=True)
+@pytest.mark.parametrize("fake_backend", [SLOW], indirect=True)
 def test_a_second_run_on_a_one_account_pool_exits_75_while_the_first_holds_the_account(
         world: SupervisedWorld, fake_backend: FakeChatGPTBackend, fsm_exec: FsmExec) -> None:
     world.add_account("acct-a", "alpha")
@@ -314,7 +308,7 @@ def test_a_second_run_on_a_one_account_pool_exits_75_while_the_first_holds_the_a
 # ---- 6. Ctrl-C, and the prompt on stdin ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fake_backend", ["slow"], indirect=True)
+@pytest.mark.parametrize("fake_backend", [SLOW], indirect=True)
 def test_ctrl_c_mid_turn_exits_130_leaves_no_codex_and_gives_the_account_back(
         world: SupervisedWorld, fake_backend: FakeChatGPTBackend, fsm_exec: FsmExec) -> None:
     world.add_account("acct-a", "alpha")
