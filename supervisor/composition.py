@@ -341,9 +341,21 @@ class _LoopParts:
                 if ports.status is not None:
                     ports.status.remove()
 
+        # Codex's own figures, sent to codex-fsm's status-line provider with each read (TUI only; the
+        # file stays absent where the installed Codex has no provider).
+        limits = None
+        if not headless and ports.status is not None:
+            from .adapters.codex_limits import CodexLimitsSource
+            from .adapters.status_file import codex_limits_path
+
+            limits = CodexLimitsSource(codex_limits_path(ports.status.path.parent, os.getpid()),
+                                       lambda: child.child_pid)
+
         @contextmanager
         def heartbeat_started() -> Iterator[None]:
             heartbeat.start(ports.clock())
+            if limits is not None:
+                limits.start(ports.clock())
             yield
 
         @contextmanager
@@ -356,7 +368,7 @@ class _LoopParts:
         lifetimes = [closing_ports(), self.signals, *([raw_mode] if raw_mode is not None else []),
                      heartbeat_started(), child_abandoned_on_exit()]
         sources = (self.signals, child, *([keyboard] if keyboard is not None else []),
-                   _QuotaEvents(ports.quota), heartbeat)
+                   _QuotaEvents(ports.quota), heartbeat, *([limits] if limits is not None else []))
         status = ports.status
         wiring = LoopWiring(
             sources=sources, executor=executor, log=ports.log, clock=ports.clock,

@@ -75,6 +75,11 @@ class ChildWatch:
     def running(self) -> bool:
         return self._running is not None
 
+    @property
+    def child_pid(self) -> int | None:
+        """The running child's pid (Codex itself: the pty child is the native binary)."""
+        return self._running.child.pid if self._running is not None else None
+
     # -- what the commands ask ------------------------------------------------------------------
 
     def start(self, account: str, resume_session_id: str | None, expected_session_id: str | None) -> list[ev.Event]:
