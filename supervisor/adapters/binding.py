@@ -77,8 +77,24 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _opened_for_writing(pid: int, fd: str) -> bool:
+    """Whether descriptor ``fd`` of ``pid`` may write (``flags`` in ``/proc/<pid>/fdinfo/<fd>``, octal)."""
+    try:
+        with open(f"/proc/{pid}/fdinfo/{fd}") as handle:
+            for line in handle:
+                if line.startswith("flags:"):
+                    return int(line.split()[1], 8) & os.O_ACCMODE != os.O_RDONLY
+    except (OSError, ValueError, IndexError):
+        return False
+    return False
+
+
 def from_open_files(pid: int) -> Binding | None:
-    """The session the process is writing, read from its open descriptors."""
+    """The session the process is writing, read from its open descriptors.
+
+    Only descriptors open for writing count: Codex writes its own rollout (O_RDWR|O_APPEND) and holds its
+    own thread lock, while it may read another session's rollout at the same moment (a second Codex in
+    the same folder lists recent threads at start-up), which must never bind it to that session."""
     fd_dir = f"/proc/{pid}/fd"
     try:
         names = os.listdir(fd_dir)
@@ -89,6 +105,8 @@ def from_open_files(pid: int) -> Binding | None:
         try:
             target = os.readlink(f"{fd_dir}/{name}")
         except OSError:
+            continue
+        if not (_ROLLOUT_NAME.search(target) or _LOCK_NAME.search(target)) or not _opened_for_writing(pid, name):
             continue
         match = _ROLLOUT_NAME.search(target)
         if match:

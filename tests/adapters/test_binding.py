@@ -114,3 +114,36 @@ def test_scan_with_100000_old_rollouts_reads_only_recent_folders(fast_dir, monke
     found = scan_recent(root, str(tmp_path), spawned_at=now - 1, now=now)
     assert found is not None and found.session_id == mine
     assert all(str(old) != p for p in scanned) and len(scanned) <= 2
+
+
+def test_a_rollout_the_child_only_reads_never_binds_it(tmp_path):
+    """A second Codex in the same folder reads the first one's rollout (it lists recent threads at
+    start-up): only what it writes (its own rollout, its own thread lock) names its session."""
+    import subprocess
+    import sys
+
+    from supervisor.adapters.binding import from_open_files
+
+    folder = tmp_path / "sessions" / "2026" / "12" / "02"
+    folder.mkdir(parents=True)
+    other = folder / "rollout-2026-12-02T06-20-02-01a23568-fe63-7852-8de8-1fbe27f75eb0.jsonl"
+    own = folder / "rollout-2026-12-02T06-20-03-01a23568-ffff-7852-8de8-1fbe27f75eb1.jsonl"
+    other.write_text("{}\n")
+    script = ("import os, sys, time\n"
+              f"r = os.open({str(other)!r}, os.O_RDONLY)\n"
+              "sys.stdout.write('reading\\n'); sys.stdout.flush(); sys.stdin.readline()\n"
+              f"w = os.open({str(own)!r}, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)\n"
+              "sys.stdout.write('writing\\n'); sys.stdout.flush(); sys.stdin.readline()\n")
+    child = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline() == "reading\n"
+        assert from_open_files(child.pid) is None
+        child.stdin.write("\n")
+        child.stdin.flush()
+        assert child.stdout.readline() == "writing\n"
+        found = from_open_files(child.pid)
+        assert found is not None and found.session_id == "01a23568-ffff-7852-8de8-1fbe27f75eb1"
+        child.stdin.write("\n")
+        child.stdin.flush()
+    finally:
+        child.wait(timeout=20)
