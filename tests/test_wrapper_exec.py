@@ -70,7 +70,8 @@ def test_a_usage_limit_continues_the_run_on_the_next_account_and_stdout_holds_on
     assert spawns[1]["argv"][-4:] == ["resume", "--", session_id, CONTINUATION_PROMPT]
     assert "--skip-git-repo-check" in spawns[1]["argv"] and "gpt-test" in spawns[1]["argv"]
     assert "do the thing" not in spawns[1]["argv"]  # the model sees the user's task once
-    assert len(list((rig.root / "fsm").rglob(f"rollout-*-{session_id}.jsonl"))) <= 1
+    # One thread, one file: the continuation appended to the first run's rollout in the shared sessions.
+    assert len(list((rig.root / "user-codex" / "sessions").rglob(f"rollout-*-{session_id}.jsonl"))) == 1
     assert all(record.lease is None for record in pool_store(env).load().accounts)  # both given back
 
 

@@ -48,7 +48,6 @@ class _Running:
     def __init__(self, launch: Launch, binder: SessionBinder, now: float) -> None:
         self.child = launch.child
         self.binder = binder
-        self.spawned_at = binder.spawned_at
         self.rollout: RolloutReader | None = None
         self.next_bind_at = now
         self.bind_interval = BIND_POLL_S
@@ -229,7 +228,7 @@ class ChildWatch:
 
             # Found only now: what the child wrote since its spawn is news, what the file held before is
             # an earlier run's (a resumed thread, by the id the core holds or by its name).
-            running.rollout = RolloutReader(path, not_before=running.spawned_at - _TIMESTAMP_SLACK_S)
+            running.rollout = RolloutReader(path, not_before=running.binder.spawned_at - _TIMESTAMP_SLACK_S)
             self._poll_rollout(running, now, events)
 
     def _poll_rollout(self, running: _Running, now: float, events: list[ev.Event]) -> None:
