@@ -50,7 +50,9 @@ _CORE_DEFAULTS = SessionSettings()
 class Setting:
     section: str
     key: str
-    kind: str  # "int", "float", "bool", "str", "url", "list", "choice" (one of ``choices``)
+    # "int", "float", "bool", "str", "url", "pool_url" (a Redis URL, shown without its password), "list",
+    # "choice" (one of ``choices``)
+    kind: str
     default: Any
     doc: str
     low: float | None = None
@@ -128,6 +130,11 @@ SETTINGS: tuple[Setting, ...] = (
     _s("pool", "lock_timeout_s", "float", 10.0, "longest wait for the pool lock", 0.1, 600),
     _s("pool", "lease_ttl_s", "float", 30.0, "a lease not renewed this long is stale", 1, 3600),
     _s("pool", "heartbeat_s", "float", 10.0, "how often leases are renewed (below lease_ttl_s)", 0.1, 1200),
+    _s("pool", "url", "pool_url", "",
+       "a pool shared across machines: redis://[:password@]host:port/db, rediss:// (TLS) or unix:///path "
+       "(empty: the pool file in CODEX_FSM_HOME)"),
+    _s("pool", "key_file", "str", "", "the file with the key of the shared pool's credentials (pool new-key)"),
+    _s("pool", "host", "str", "", "this machine's name in the shared pool's leases (empty: its host name)"),
     _s("codex", "bin", "str", "", "the real Codex binary (empty: found on PATH)"),
     _s("codex", "extra_args", "list", (), "arguments added to every Codex command line"),
     # The same words as supervisor/adapters/terminal_notification.METHODS (a test keeps them equal; the
@@ -213,6 +220,9 @@ class PoolConfig:
     lock_timeout_s: float = 10.0
     lease_ttl_s: float = 30.0
     heartbeat_s: float = 10.0
+    url: str = ""
+    key_file: str = ""
+    host: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -500,7 +510,10 @@ def _validate(section: str, values: dict[str, Any], origins: Mapping[str, Origin
     except ValidationError as exc:
         key, messages = sorted(exc.normalized_messages().items())[0]
         name = f"{section}.{key}"
-        raise ConfigError(f"{_where(name, origins)} = {merged.get(key)!r}: {' '.join(_flatten(messages))}") from None
+        value = merged.get(key)
+        if SETTINGS_BY_NAME.get(name) is not None and SETTINGS_BY_NAME[name].kind == "pool_url" and isinstance(value, str):
+            value = redacted_url(value)
+        raise ConfigError(f"{_where(name, origins)} = {value!r}: {' '.join(_flatten(messages))}") from None
     return _typed(section, loaded)
 
 
@@ -512,6 +525,21 @@ def _check_relations(config: Config) -> None:
     bundle = config.probe.ca_bundle
     if bundle and not Path(bundle).expanduser().is_file():
         raise ConfigError(f"{_where('probe.ca_bundle', origins)}: {bundle} is not a file")
+
+
+def redacted_url(url: str) -> str:
+    """``url`` with its password (and user name) replaced by ``***``: what may be printed or logged."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        if parts.password is None and parts.username is None:
+            return url
+        host = parts.hostname or ""
+        netloc = f"***@{host}" + (f":{parts.port}" if parts.port is not None else "")
+        return urlunsplit(parts._replace(netloc=netloc))
+    except ValueError:
+        return "<a URL that does not parse>" if "@" in url else url
 
 
 def _where(name: str, origins: Mapping[str, Origin]) -> str:

@@ -49,6 +49,31 @@ class _HttpUrl(_StrictString):
         return text
 
 
+class _PoolUrl(_StrictString):
+    """Empty (the pool file), or a Redis URL redis-py opens: redis:// or rediss:// with a host, unix:// with
+    a path. The password may be in the URL; the error never repeats the value (its caller redacts it)."""
+
+    default_error_messages = {"url": "Not a Redis URL (redis://host:port/db, rediss://host:port/db or "
+                                     "unix:///path/to/socket)."}
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if text == "":
+            return text
+        try:
+            parts = urlsplit(text)
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+        except ValueError:
+            raise self.make_error("url") from None
+        if any(c.isspace() for c in text):
+            raise self.make_error("url")
+        if parts.scheme in ("redis", "rediss") and parts.hostname:
+            return text
+        if parts.scheme == "unix" and parts.path:
+            return text
+        raise self.make_error("url")
+
+
 def _field(setting: Setting) -> mfields.Field:
     bounded = validate.Range(min=setting.low, max=setting.high)
     if setting.kind == "int":
@@ -59,6 +84,8 @@ def _field(setting: Setting) -> mfields.Field:
         return mfields.Boolean(truthy={True}, falsy={False})
     if setting.kind == "url":
         return _HttpUrl()
+    if setting.kind == "pool_url":
+        return _PoolUrl()
     if setting.kind == "list":
         return mfields.List(_StrictString())
     if setting.kind == "choice":

@@ -66,6 +66,14 @@ class PoolLockTimeout(PoolError):
     """The pool lock could not be taken within the configured wait."""
 
 
+class PoolUnavailable(PoolError):
+    """The shared pool's Redis cannot be reached now (or answered with an error): nothing was changed."""
+
+
+class PoolKeyError(PoolError):
+    """The key file of a shared pool is missing, unreadable, or not the key the pool's credentials use."""
+
+
 class CredentialError(PoolError):
     """An account's auth.json is unusable, or its token could not be refreshed."""
 

@@ -8,7 +8,7 @@ import json
 import sys
 from typing import Any
 
-from ..config import SETTINGS, Config, load_config
+from ..config import SETTINGS, Config, Setting, load_config, redacted_url
 from ..terminal_text import for_terminal
 
 
@@ -31,7 +31,7 @@ def describe(config: Config) -> dict[str, Any]:
         "file": str(config.path) if config.path else None,
         "file_found": config.file_found,
         "settings": [
-            {"name": s.name, "value": _plain(config.value(s.name)), "origin": config.origin(s.name).kind,
+            {"name": s.name, "value": _plain(_value(config, s)), "origin": config.origin(s.name).kind,
              "source": config.origin(s.name).where or None, "env": s.env_var,
              "default": _plain(s.default), "bounds": s.bounds or None, "doc": s.doc}
             for s in SETTINGS
@@ -50,7 +50,7 @@ def render_table(config: Config) -> str:
     from the file or the environment)."""
     found = "" if config.file_found else " (not found: defaults apply)"
     lines = [f"config file: {for_terminal(config.path)}{found}"]
-    rows = [(s.name, _shown(config.value(s.name)), _origin_text(config, s.name)) for s in SETTINGS]
+    rows = [(s.name, _shown(_value(config, s)), _origin_text(config, s.name)) for s in SETTINGS]
     for account in config.accounts:
         for key in ("rotate_5h", "rotate_weekly", "margin_5h", "margin_weekly"):
             value = getattr(account, key)
@@ -61,6 +61,12 @@ def render_table(config: Config) -> str:
     value_width = max(len(value) for _, value, _ in rows)
     lines += [f"{name:<{width}}  {value:<{value_width}}  {origin}" for name, value, origin in rows]
     return "\n".join(lines) + "\n"
+
+
+def _value(config: Config, setting: Setting) -> Any:
+    """The value as it may be shown: a pool URL without its password."""
+    value = config.value(setting.name)
+    return redacted_url(value) if setting.kind == "pool_url" and isinstance(value, str) else value
 
 
 def _origin_text(config: Config, name: str) -> str:

@@ -30,7 +30,7 @@ from ..errors import EventDecodeError, PoolError
 from ..paths import ensure_private_dir
 from .atomic import remove_stale_temps, write_private_file
 from .lock import DEFAULT_LOCK_TIMEOUT_S, PoolLock
-from .model import SCHEMA_VERSION, Pool, dump_pool, pool_from_document
+from .model import SCHEMA_VERSION, AccountRecord, Pool, dump_pool, pool_from_document
 
 T = TypeVar("T")
 
@@ -75,7 +75,7 @@ class PoolStore:
             raise PoolFileError(f"cannot read the pool file {self.path}: {exc.strerror or exc}") from exc
         key = content_key(raw)
         if key == self._validated_key():
-            known = _decode_known(raw)
+            known = decode_known(raw)
             if known is not None:
                 return known
         pool = parse_pool(raw, self.path, self.backup_path)
@@ -95,6 +95,11 @@ class PoolStore:
     def mutate(self, change: Callable[[Pool], T]) -> T:
         with self.transaction() as pool:
             return change(pool)
+
+    def next_generation(self, record: AccountRecord) -> int:
+        """The next lease generation of ``record``'s account: the file is read and written under the lock,
+        so the document's own counter is the truth."""
+        return record.generation + 1
 
     def _save(self, pool: Pool) -> None:
         pool.version = SCHEMA_VERSION
@@ -176,7 +181,7 @@ def content_key(raw: bytes) -> str:
     return hashlib.sha256(f"codex-fsm {__version__}\0".encode() + raw).hexdigest()
 
 
-def _decode_known(raw: bytes) -> Pool | None:
+def decode_known(raw: bytes) -> Pool | None:
     """Bytes that passed the schema before, built into the pool without it; None when they do not fit
     (which only happens if the model changed without the version): then the schema decides."""
     try:
@@ -187,22 +192,30 @@ def _decode_known(raw: bytes) -> Pool | None:
 
 def parse_pool(raw: bytes, path: Path, backup: Path) -> Pool:
     """Validate ``raw`` with the full schema: a PoolFileError names what is wrong and where."""
+    return parse_pool_document(raw, f"the pool file {path}", _recovery(path, backup))
+
+
+def parse_pool_document(raw: bytes, where: str, recovery: str) -> Pool:
+    """Validate ``raw``, the pool document found at ``where``; the error ends with ``recovery``."""
+    def unusable(what: str) -> str:
+        return f"{where} cannot be used: {what}. It was left untouched. {recovery}"
+
     try:
         data = json.loads(raw.decode("utf-8"))
     except RecursionError:
-        raise PoolFileError(_unusable(path, backup, "its JSON is nested too deeply")) from None
+        raise PoolFileError(unusable("its JSON is nested too deeply")) from None
     except UnicodeDecodeError as exc:
-        raise PoolFileError(_unusable(path, backup, f"it is not UTF-8 text (byte {exc.start})")) from None
+        raise PoolFileError(unusable(f"it is not UTF-8 text (byte {exc.start})")) from None
     except json.JSONDecodeError as exc:
         what = "it is empty" if not raw.strip() else f"invalid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})"
-        raise PoolFileError(_unusable(path, backup, what)) from None
+        raise PoolFileError(unusable(what)) from None
     if not isinstance(data, dict):
-        raise PoolFileError(_unusable(path, backup, "the top level is not a JSON object"))
+        raise PoolFileError(unusable("the top level is not a JSON object"))
     version = data.get("version")
     if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
         raise PoolFileError(
-            f"the pool file {path} has schema version {version}, written by a newer codex-fsm; this one "
-            f"reads up to version {SCHEMA_VERSION}. Upgrade codex-fsm; the file was left untouched.")
+            f"{where} has schema version {version}, written by a newer codex-fsm; this one "
+            f"reads up to version {SCHEMA_VERSION}. Upgrade codex-fsm; it was left untouched.")
     # Imported here: only bytes the store does not already know to be valid need marshmallow.
     from marshmallow import ValidationError
 
@@ -211,16 +224,16 @@ def parse_pool(raw: bytes, path: Path, backup: Path) -> Pool:
     try:
         return PoolSchema().load(data)
     except ValidationError as exc:
-        raise PoolFileError(_unusable(path, backup, f"invalid fields: {_flatten(exc.messages)}")) from None
+        raise PoolFileError(unusable(f"invalid fields: {_flatten(exc.messages)}")) from None
 
 
-def _unusable(path: Path, backup: Path, what: str) -> str:
+def _recovery(path: Path, backup: Path) -> str:
     if backup.exists():
         recovery = (f"The last good version is {backup}: check it with `codex-fsm doctor`, then restore it "
                     f"with `{shlex.join(['cp', str(backup), str(path)])}`.")
     else:
         recovery = f"No backup exists: move {path} aside and re-import your accounts with `codex-fsm accounts import`."
-    return f"the pool file {path} cannot be used: {what}. It was left untouched. {recovery}"
+    return recovery
 
 
 def _flatten(messages: object, where: str = "") -> str:

@@ -1,0 +1,78 @@
+"""The key that encrypts a shared pool's credentials: one file per machine, never in Redis or a log.
+
+A key file holds one Fernet key (32 random bytes, URL-safe base64, 44 characters) and a newline; it is
+made by ``codex-fsm pool new-key PATH`` with mode 0600 and never overwritten. Fernet (AES-128-CBC with an
+HMAC-SHA256 over a versioned token) is ``cryptography``'s authenticated format: a token made with another
+key, or changed by a single bit, does not decrypt at all, so a wrong key is found before anything is read.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import PoolKeyError
+from ..terminal_text import for_terminal
+from .atomic import fsync_dir
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
+
+KEY_LENGTH = 44
+
+
+def new_key_file(path: Path) -> Path:
+    """Write a fresh key to ``path`` (0600); refuses a path that exists (it may be the only copy of a key)."""
+    from cryptography.fernet import Fernet
+
+    path = path.expanduser()
+    key = Fernet.generate_key()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except FileExistsError:
+        raise PoolKeyError(f"{_shown(path)} already exists; codex-fsm never overwrites a key file "
+                           "(the credentials it encrypted would be lost). Choose another path") from None
+    except OSError as exc:
+        raise PoolKeyError(f"cannot create the key file {_shown(path)}: {exc.strerror or exc}") from None
+    try:
+        os.write(fd, key + b"\n")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    fsync_dir(path.parent)
+    return path
+
+
+def load_key(path: Path) -> "Fernet":
+    """The Fernet of the key in ``path``; PoolKeyError naming the file when it is missing, readable by
+    others, or not a key."""
+    from cryptography.fernet import Fernet
+
+    path = path.expanduser()
+    try:
+        info = path.stat()
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise PoolKeyError(f"the pool key file {_shown(path)} does not exist; copy it from a machine that uses "
+                           "the pool, or make the first key of a new pool with `codex-fsm pool new-key PATH`") from None
+    except OSError as exc:
+        raise PoolKeyError(f"cannot read the pool key file {_shown(path)}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise PoolKeyError(f"the pool key file {_shown(path)} is not a regular file")
+    if info.st_mode & 0o077:
+        raise PoolKeyError(f"the pool key file {_shown(path)} is readable by other users (mode "
+                           f"{stat.S_IMODE(info.st_mode):04o}); make it private with `chmod 600 {_shown(path)}`")
+    text = raw.strip()
+    try:
+        if len(text) != KEY_LENGTH:
+            raise ValueError
+        return Fernet(text)
+    except ValueError:
+        raise PoolKeyError(f"the pool key file {_shown(path)} does not hold a pool key (expected {KEY_LENGTH} "
+                           "characters of URL-safe base64, as `codex-fsm pool new-key` writes)") from None
+
+
+def _shown(path: Path) -> str:
+    return for_terminal(str(path))
