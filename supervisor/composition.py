@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from .notices import LabelLookup
     from .pool.credentials import CredentialStore
     from .pool.homes import AccountHomes
+    from .pool.leases import OwnerCheck, ProcessIdentity
+    from .pool.vault import CredentialVault
     from .pool.session_pool import SessionPool
     from .pool.store import PoolStore
     from .ports import PoolPort, QuotaPort
@@ -69,9 +71,22 @@ class Composition:
 
     # -- the pool ---------------------------------------------------------------------------------
 
+    @property
+    def shared_pool(self) -> bool:
+        """Whether the pool is shared across machines (``[pool] url``), not the file in CODEX_FSM_HOME."""
+        return bool(self.config.pool.url)
+
     @cached_property
     def pool_store(self) -> "PoolStore":
-        """The pool file at its configured place, with the configured lock wait."""
+        """The pool file at its configured place, or the shared pool at ``[pool] url``, with the configured
+        lock wait. A shared pool without a usable key file is refused here, before any command uses it."""
+        if self.shared_pool:
+            from .pool.redis_client import connect
+            from .pool.redis_store import RedisPoolStore
+
+            self._pool_key()
+            return RedisPoolStore(connect(self.config.pool.url, self.env), self.config.pool.url,  # type: ignore[return-value]
+                                  self.config.pool.lock_timeout_s)
         from .pool.locations import pool_store
 
         return pool_store(self.env, self.config.pool.lock_timeout_s)
@@ -82,6 +97,44 @@ class Composition:
 
         return account_homes(self.env)
 
+    @cached_property
+    def vault(self) -> "CredentialVault":
+        """Where the accounts' logins live: the account homes, or the shared pool (encrypted)."""
+        if self.shared_pool:
+            from .pool.redis_vault import RedisVault
+
+            return RedisVault(self.pool_store, self.account_homes, self._pool_key(), self.config.pool.key_file)  # type: ignore[arg-type]
+        from .pool.vault import LocalVault
+
+        return LocalVault(self.account_homes)
+
+    def _pool_key(self):
+        from pathlib import Path
+
+        from .errors import PoolKeyError
+        from .pool.pool_key import load_key
+
+        if not self.config.pool.key_file:
+            raise PoolKeyError("the shared pool at [pool] url needs its key: set [pool] key_file (or "
+                               "CODEX_FSM_POOL_KEY_FILE) to the key file; make the first key of a new pool with "
+                               "`codex-fsm pool new-key PATH` and copy it to every machine that uses the pool")
+        return load_key(Path(self.config.pool.key_file))
+
+    @cached_property
+    def owner(self) -> "ProcessIdentity":
+        """This process as the pool's leases name it: on the host ``[pool] host`` names (else the machine's)."""
+        from .pool.leases import current_process
+
+        return current_process(self.config.pool.host or None)
+
+    @property
+    def alive(self) -> "OwnerCheck":
+        """Whether a lease's owner still runs: checked on this host, known only by its heartbeat elsewhere."""
+        from .pool.leases import owner_alive
+
+        host = self.owner.host
+        return lambda lease: owner_alive(lease, host)
+
     def session_settings(self, accounts=None):
         """The core's settings, per-account floors named by label or id resolved against the pool's
         ``accounts`` (read from the pool when not given)."""
@@ -91,13 +144,14 @@ class Composition:
     def session_pool(self, thresholds_for: Callable[[str], "Thresholds"]) -> "SessionPool":
         from .pool.session_pool import SessionPool
 
-        return SessionPool(self.pool_store, self.account_homes, thresholds_for,
-                           lease_ttl_s=self.config.pool.lease_ttl_s)
+        return SessionPool(self.pool_store, self.account_homes, thresholds_for, owner=self.owner,
+                           lease_ttl_s=self.config.pool.lease_ttl_s, alive=self.alive, vault=self.vault)
 
     def credential_store(self) -> "CredentialStore":
         from .pool.credentials import CredentialStore
 
-        return CredentialStore(self.pool_store, self.account_homes, lease_ttl_s=self.config.pool.lease_ttl_s)
+        return CredentialStore(self.pool_store, self.account_homes, owner=self.owner,
+                               lease_ttl_s=self.config.pool.lease_ttl_s, alive=self.alive, vault=self.vault)
 
     # -- quota ------------------------------------------------------------------------------------
 

@@ -511,7 +511,8 @@ def _validate(section: str, values: dict[str, Any], origins: Mapping[str, Origin
         key, messages = sorted(exc.normalized_messages().items())[0]
         name = f"{section}.{key}"
         value = merged.get(key)
-        if SETTINGS_BY_NAME.get(name) is not None and SETTINGS_BY_NAME[name].kind == "pool_url" and isinstance(value, str):
+        setting = SETTINGS_BY_NAME.get(name)
+        if setting is not None and setting.kind == "pool_url" and isinstance(value, str):
             value = redacted_url(value)
         raise ConfigError(f"{_where(name, origins)} = {value!r}: {' '.join(_flatten(messages))}") from None
     return _typed(section, loaded)

@@ -12,7 +12,6 @@ from pathlib import Path
 from .. import paths
 from ..composition import Composition
 from ..pool import admin
-from ..pool.leases import current_process, owner_alive
 from ..terminal_text import for_terminal
 
 IMPORT_HELP = """\
@@ -66,16 +65,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _alive():
-    host = current_process().host
-    return lambda lease: owner_alive(lease, host)
-
-
 def _import(args: argparse.Namespace) -> int:
     root = Composition.load()
     source = args.path or paths.user_codex_home(root.env) / "auth.json"
-    result = admin.import_account(root.pool_store, root.account_homes, source, time.time(), _alive(),
-                                  label=args.label, move=args.move)
+    result = admin.import_account(root.pool_store, root.account_homes, source, time.time(), root.alive,
+                                  label=args.label, move=args.move, vault=root.vault)
     done = {"added": "Added", "updated": "Updated the credentials of", "unchanged": "Already had"}[result.outcome]
     shown = for_terminal(str(source))
     print(f"{done} account {result.account} ({for_terminal(result.label)}).")
@@ -93,7 +87,8 @@ def _import(args: argparse.Namespace) -> int:
 
 def _list(args: argparse.Namespace) -> int:
     now = time.time()
-    rows = admin.account_rows(Composition.load().pool_store.load(), now, _alive())
+    root = Composition.load()
+    rows = admin.account_rows(root.pool_store.load(), now, root.alive)
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -130,8 +125,8 @@ def _quota_text(quota: dict | None) -> str:
 
 def _remove(args: argparse.Namespace) -> int:
     root = Composition.load()
-    result = admin.remove_account(root.pool_store, root.account_homes, args.account, time.time(), _alive(),
-                                  force=args.force)
+    result = admin.remove_account(root.pool_store, root.account_homes, args.account, time.time(), root.alive,
+                                  force=args.force, vault=root.vault)
     lease = result.forced_lease
     if lease is not None:
         print(f"warning: account {result.account} was leased to process {lease.owner_pid} on "

@@ -23,7 +23,6 @@ from ..composition import Composition
 from ..errors import ChildSpawnError, CodexFsmError, ConfigError, PoolLockTimeout
 from ..pool.auth import read_auth_file
 from ..pool.homes import AccountHomes
-from ..pool.leases import current_process, owner_alive
 from ..pool.lock import PoolLock
 from ..pool.model import Pool
 from ..pool.store import PoolStore, parse_pool
@@ -394,10 +393,9 @@ def main(argv: list[str]) -> int:
                                      description="Check the account pool, Codex and codex-fsm's own setup.")
     parser.add_argument("--quiet", action="store_true", help="show only problems")
     args = parser.parse_args(argv)
-    host = current_process().host
     root = Composition.load(despite_config_errors=True)  # a broken config is one of the findings
     ctx = DoctorContext(store=root.pool_store, homes=root.account_homes, now=time.time(),
-                        alive=lambda lease: owner_alive(lease, host), env=root.env)
+                        alive=root.alive, env=root.env)
     findings = run_checks(ctx)
     for finding in findings:
         if args.quiet and finding.severity == "ok":

@@ -11,7 +11,6 @@ from .. import paths
 from ..adapters.status_file import live_sessions
 from ..composition import Composition
 from ..pool import admin
-from ..pool.leases import current_process, owner_alive
 from ..terminal_text import for_terminal
 
 _BAR_WIDTH = 10
@@ -24,8 +23,7 @@ def main(argv: list[str]) -> int:
     root = Composition.load()
     now = time.time()
     sessions = [asdict(s) for s in live_sessions(paths.run_dir(root.env))]
-    host = current_process().host
-    accounts = admin.account_rows(root.pool_store.load(), now, lambda lease: owner_alive(lease, host))
+    accounts = admin.account_rows(root.pool_store.load(), now, root.alive)
     if args.json:
         print(json.dumps({"sessions": sessions, "accounts": accounts}, sort_keys=True))
         return 0

@@ -15,6 +15,7 @@ from .homes import AccountHomes, Removal
 from .leases import OwnerCheck, is_stale
 from .model import AccountRecord, Lease, Pool
 from .store import PoolStore
+from .vault import CredentialVault, LocalVault
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,13 +28,14 @@ class ImportResult:
 
 
 def import_account(store: PoolStore, homes: AccountHomes, source: Path, now: float, alive: OwnerCheck,
-                   label: str | None = None, move: bool = False) -> ImportResult:
+                   label: str | None = None, move: bool = False, vault: CredentialVault | None = None) -> ImportResult:
     """Copy a ChatGPT login into the pool (deduplicated by account id + user id).
 
     With ``move`` the original is removed afterwards, and every reason that removal would leave a
     copy of the token behind (a symbolic link, more hard links, a directory that cannot be written)
     is found first: the import is then refused before anything changes.
     """
+    vault = vault or LocalVault(homes)
     source = source.expanduser()
     if label is not None:
         check_label(label)
@@ -54,17 +56,17 @@ def import_account(store: PoolStore, homes: AccountHomes, source: Path, now: flo
     with store.transaction() as pool:
         record = pool.get(account)
         if record is None:
-            if target != own_copy:
-                homes.write_auth(account, auth.to_bytes())
+            if target != own_copy or vault.shared:
+                vault.save(account, auth)
             default_label = auth.identity.email_masked or account
             record = AccountRecord(id=account, label=label or default_label, added_at=now)
             pool.accounts.append(record)
             outcome = "added"
         else:
             _refuse_if_in_use(record, now, alive)
-            outcome = "updated" if target != own_copy and _is_newer(auth, homes, account) else "unchanged"
+            outcome = "updated" if target != own_copy and _is_newer(auth, vault, account) else "unchanged"
             if outcome == "updated":
-                homes.write_auth(account, auth.to_bytes())
+                vault.save(account, auth)
             if label:
                 record.label = label
         record.plan = auth.identity.plan
@@ -104,9 +106,9 @@ def _shown(path: Path) -> str:
     return for_terminal(str(path))
 
 
-def _is_newer(auth: AuthFile, homes: AccountHomes, account: str) -> bool:
+def _is_newer(auth: AuthFile, vault: CredentialVault, account: str) -> bool:
     try:
-        pooled = read_auth_file(homes.auth_path(account))
+        pooled = vault.read(account)
     except CredentialError:
         return True
     return auth.last_refresh > pooled.last_refresh
@@ -184,7 +186,7 @@ class RemoveResult:
 
 
 def remove_account(store: PoolStore, homes: AccountHomes, reference: str, now: float, alive: OwnerCheck,
-                   force: bool = False) -> RemoveResult:
+                   force: bool = False, vault: CredentialVault | None = None) -> RemoveResult:
     """Delete the account's credentials, then its pool entry, in one transaction: a home that cannot
     be removed leaves the entry in place (the error says why), so no credentials are orphaned.
     ``force`` removes it even while a lease looks live (say, one from another host that never expires)."""
@@ -193,7 +195,7 @@ def remove_account(store: PoolStore, homes: AccountHomes, reference: str, now: f
         forced = live_lease(record, now, alive) if force else None
         if not force:
             _refuse_if_in_use(record, now, alive, hint=" (or, if it has, `codex-fsm accounts remove --force`)")
-        removal = homes.remove(record.id)
+        removal = (vault or LocalVault(homes)).remove(record.id)
         pool.accounts.remove(record)
         return RemoveResult(account=record.id, removal=removal, forced_lease=forced)
     return store.mutate(change)

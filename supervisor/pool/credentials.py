@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..errors import CredentialError, PoolError
-from .auth import AuthFile, read_auth_file
+from .auth import AuthFile
 from .homes import AccountHomes
 from .leases import (CHILD_PURPOSE, DEFAULT_LEASE_TTL_S, REFRESH_PURPOSE, OwnerCheck, ProcessIdentity,
                      current_process, grant, held_by, is_stale, owner_alive)
 from .refresh import TokenRefresher
 from .store import PoolStore
-
+from .vault import CredentialVault, LocalVault
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +39,10 @@ def credentials_of(auth: AuthFile) -> Credentials:
 class CredentialStore:
     def __init__(self, store: PoolStore, homes: AccountHomes, refresher: TokenRefresher | None = None,
                  owner: ProcessIdentity | None = None, clock: Callable[[], float] = time.time,
-                 lease_ttl_s: float = DEFAULT_LEASE_TTL_S, alive: OwnerCheck | None = None) -> None:
+                 lease_ttl_s: float = DEFAULT_LEASE_TTL_S, alive: OwnerCheck | None = None,
+                 vault: CredentialVault | None = None) -> None:
         self._store = store
-        self._homes = homes
+        self._vault = vault or LocalVault(homes)
         self._refresher = refresher or TokenRefresher()
         self._owner = owner or current_process()
         self._clock = clock
@@ -50,14 +51,14 @@ class CredentialStore:
 
     def read_credentials(self, account: str) -> Credentials:
         """The account's current access token and ChatGPT account id, from its only copy."""
-        return credentials_of(read_auth_file(self._homes.auth_path(account)))
+        return credentials_of(self._vault.read(account))
 
     def refresh_credentials(self, account: str) -> Credentials:
         """Refresh the account's token and store the result; raises CredentialError when the account is
         leased to another live process or a child runs on it, or when the token endpoint refuses."""
         generation, temporary = self._take_lease(account)
         try:
-            refreshed = self._refresh_and_save(account)
+            refreshed = self._refresh_and_save(account, generation)
         except BaseException:
             if temporary:
                 self._release_after_failure(account, generation)
@@ -66,18 +67,34 @@ class CredentialStore:
             self._release(account, generation)
         return credentials_of(refreshed)
 
-    def _refresh_and_save(self, account: str) -> AuthFile:
-        current = read_auth_file(self._homes.auth_path(account))
+    def _refresh_and_save(self, account: str, generation: int) -> AuthFile:
+        current = self._vault.read(account)
         refreshed = self._refresher.refresh(current, account)
-        with self._store.lock():
-            # The old refresh token is spent: the new one is kept even if the lease was lost meanwhile.
-            try:
-                self._homes.write_auth(account, refreshed.to_bytes())
-            except PoolError as exc:
-                raise CredentialError(f"account {account}: the refreshed token could not be saved ({exc}); "
-                                      "the old refresh token is spent, so this account may need `codex login` "
-                                      "and `codex-fsm accounts import` again") from exc
+        try:
+            if self._vault.shared:
+                self._save_fenced(account, generation, refreshed)
+            else:
+                # On one machine the lock serialises every holder: the token just rotated is the only
+                # live one, kept even if the lease was lost meanwhile (and even if the pool file broke).
+                with self._store.lock():
+                    self._vault.save(account, refreshed)
+        except CredentialError:
+            raise
+        except PoolError as exc:
+            raise CredentialError(f"account {account}: the refreshed token could not be saved ({exc}); "
+                                  "the old refresh token is spent, so this account may need `codex login` "
+                                  "and `codex-fsm accounts import` again") from exc
         return refreshed
+
+    def _save_fenced(self, account: str, generation: int, refreshed: AuthFile) -> None:
+        """Store the refreshed login in the same write that finds this lease current: a holder paused past
+        its lease, whose account another host has leased since, must not overwrite that host's login."""
+        with self._store.transaction() as pool:
+            if not held_by(pool.get(account), self._owner, generation):
+                raise CredentialError(f"account {account}: the refreshed token was not saved: another session "
+                                      "took the lease over meanwhile; if that session finds the old token spent, "
+                                      "the account needs `codex login` and `codex-fsm accounts import` again")
+            self._vault.save(account, refreshed)
 
     def _release_after_failure(self, account: str, generation: int) -> None:
         try:
@@ -101,7 +118,8 @@ class CredentialStore:
             if lease is not None and not is_stale(lease, now, self._alive):
                 raise CredentialError(f"account {account} is leased to process {lease.owner_pid} on {lease.host}; "
                                       "only the lease holder may refresh its token")
-            return grant(record, self._owner, REFRESH_PURPOSE, now, self._ttl).generation, True
+            return grant(record, self._owner, REFRESH_PURPOSE, now, self._ttl,
+                         self._store.next_generation(record)).generation, True
 
     def _release(self, account: str, generation: int) -> None:
         with self._store.transaction() as pool:

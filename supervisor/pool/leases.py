@@ -51,9 +51,10 @@ def process_start(pid: int) -> str | None:
     return result.stdout.strip() or None
 
 
-def current_process() -> ProcessIdentity:
+def current_process(host: str | None = None) -> ProcessIdentity:
+    """This process, on ``host`` (the name it has in a shared pool's leases; by default the machine's)."""
     pid = os.getpid()
-    return ProcessIdentity(pid=pid, start=process_start(pid) or "", host=os.uname().nodename)
+    return ProcessIdentity(pid=pid, start=process_start(pid) or "", host=host or os.uname().nodename)
 
 
 def owner_alive(lease: Lease, host: str) -> bool:
@@ -70,9 +71,11 @@ def is_stale(lease: Lease, now: float, alive: OwnerCheck) -> bool:
     return lease.expires_at <= now or not alive(lease)
 
 
-def grant(record: AccountRecord, owner: ProcessIdentity, purpose: str, now: float, ttl_s: float) -> Lease:
-    """Give ``record`` a new lease for ``owner`` under the next generation."""
-    record.generation += 1
+def grant(record: AccountRecord, owner: ProcessIdentity, purpose: str, now: float, ttl_s: float,
+          generation: int | None = None) -> Lease:
+    """Give ``record`` a new lease for ``owner`` under ``generation`` (the store's next one; by default
+    the record's counter plus one, which is the truth for a pool file read and written under its lock)."""
+    record.generation = record.generation + 1 if generation is None else max(generation, record.generation + 1)
     record.lease = Lease(owner_pid=owner.pid, owner_start=owner.start, host=owner.host,
                          expires_at=now + ttl_s, generation=record.generation, purpose=purpose)
     return record.lease

@@ -75,6 +75,7 @@ class RedisPoolStore:
         self.url = url
         self.lock_timeout_s = lock_timeout_s
         self._staged: list[tuple[str, bytes | None]] | None = None
+        self._after_commit: list[Callable[[], None]] = []
 
     @property
     def where(self) -> str:
@@ -97,7 +98,8 @@ class RedisPoolStore:
             taken = lock.acquire()
         if not taken:
             raise PoolLockTimeout(f"timed out after {self.lock_timeout_s:g} s waiting for the lock of {self.where}; "
-                                  f"another codex-fsm is in a pool update (a lock frees itself after {LOCK_EXPIRY_S:g} s)")
+                                  "another codex-fsm is in a pool update (a lock frees itself after "
+                                  f"{LOCK_EXPIRY_S:g} s)")
         try:
             yield
         finally:
@@ -127,14 +129,17 @@ class RedisPoolStore:
                     raw, validated = pipe.mget([POOL_KEY, VALIDATED_KEY])
                 pool = self._parse(raw, validated)
                 before = dump_pool(pool)
-                self._staged = []
+                self._staged, self._after_commit = [], []
                 try:
                     yield pool
                     staged, self._staged = self._staged, None
+                    after_commit = self._after_commit
                 finally:
-                    self._staged = None
+                    self._staged, self._after_commit = None, []
                 changed = dump_pool(pool) != before
                 if not changed and not staged:
+                    for callback in after_commit:
+                        callback()
                     return
                 with unavailable_as_pool_error(self.url, "write the pool"):
                     pipe.multi()
@@ -155,6 +160,8 @@ class RedisPoolStore:
                         raise PoolSuperseded(
                             f"{self.where} was changed by another codex-fsm while this one's pool lock had expired "
                             "(was this process paused?); nothing was written") from None
+                for callback in after_commit:
+                    callback()
             finally:
                 pipe.reset()
 
@@ -167,6 +174,13 @@ class RedisPoolStore:
         if self._staged is None:
             raise PoolError(f"a write of {key} outside a transaction on {self.where}")
         self._staged.append((key, value))
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the open transaction has been written (never when it failed): what must
+        not happen before the shared pool holds the change, such as removing a local copy of it."""
+        if self._staged is None:
+            raise PoolError(f"an after-commit step outside a transaction on {self.where}")
+        self._after_commit.append(callback)
 
     def next_generation(self, record: AccountRecord) -> int:
         """The next lease generation of ``record``'s account, from its counter (INCR)."""

@@ -16,20 +16,22 @@ from ..core.events import AccountLeased, Event, LeaseLost, PoolExhausted
 from ..core.quota import QuotaSnapshot, Thresholds
 from ..core.ranking import CandidateView, never_probed, rank_candidates, soonest_availability
 from ..errors import CodexFsmError
-from .auth import read_auth_file, workspace_id_for
+from .auth import workspace_id_for
 from .homes import AccountHomes
 from .leases import (CHILD_PURPOSE, DEFAULT_LEASE_TTL_S, SESSION_PURPOSE, OwnerCheck, ProcessIdentity,
                      current_process, grant, held_by, owner_alive)
 from .model import MAX_TIMESTAMP, AccountRecord, Cooldown, Pool
 from .store import PoolStore
+from .vault import CredentialVault, LocalVault
 
 
 class SessionPool:
     def __init__(self, store: PoolStore, homes: AccountHomes, thresholds_for: Callable[[str], Thresholds],
                  owner: ProcessIdentity | None = None, lease_ttl_s: float = DEFAULT_LEASE_TTL_S,
-                 alive: OwnerCheck | None = None) -> None:
+                 alive: OwnerCheck | None = None, vault: CredentialVault | None = None) -> None:
         self._store = store
         self._homes = homes
+        self._vault = vault or LocalVault(homes)
         self._thresholds_for = thresholds_for
         self._owner = owner or current_process()
         self._ttl = lease_ttl_s
@@ -45,14 +47,14 @@ class SessionPool:
         with self._store.transaction() as pool:
             self._reclaim_stale(pool, now)
             views = [self._view(record) for record in pool.accounts]
-            unusable = tuple(exclude) + tuple(r.id for r in pool.accounts if not self._homes.exists(r.id))
+            unusable = tuple(exclude) + self._without_credentials(pool)
             ranked = rank_candidates(views, now, self._thresholds_for, unusable, model=model)
             if not ranked:
                 soonest = soonest_availability(views, now, self._thresholds_for, unusable, model=model)
                 return PoolExhausted(at=now, soonest_reset_at=soonest, reason=_exhausted_reason(pool, unusable))
             record = pool.get(ranked[0])
             assert record is not None
-            lease = grant(record, self._owner, purpose, now, self._ttl)
+            lease = grant(record, self._owner, purpose, now, self._ttl, self._store.next_generation(record))
             if purpose == SESSION_PURPOSE:
                 record.last_used = now
             self._held[record.id] = lease.generation
@@ -61,17 +63,14 @@ class SessionPool:
     def never_probed(self, limit: int, exclude: tuple[str, ...], now: float) -> list[str]:
         pool = self._store.load()
         views = [self._view(record) for record in pool.accounts]
-        unusable = tuple(exclude) + tuple(r.id for r in pool.accounts if not self._homes.exists(r.id))
+        unusable = tuple(exclude) + self._without_credentials(pool)
         return never_probed(views, now, limit, self._thresholds_for, unusable)
 
     def release(self, account: str, now: float) -> None:
         generation = self._held.pop(account, None)
         if generation is None:
             return
-        with self._store.transaction() as pool:
-            record = pool.get(account)
-            if held_by(record, self._owner, generation):
-                record.lease = None
+        self._give_back({account: generation})
 
     def cool_down(self, account: str, until: float, reason: str, now: float,
                   family: str | None = None, workspace: bool = False) -> None:
@@ -83,7 +82,7 @@ class SessionPool:
             return
         with self._store.transaction() as pool:
             record = pool.get(account)
-            if record is None:
+            if record is None or self._superseded(record):
                 return
             name = self._workspace_of(record)
             members = [record] if name is None else [r for r in pool.accounts if self._workspace_of(r) == name]
@@ -100,7 +99,7 @@ class SessionPool:
         """The account's workspace; a record from before workspaces were kept learns it from its login."""
         if record.workspace is None:
             try:
-                record.workspace = workspace_id_for(read_auth_file(self._homes.auth_path(record.id)).identity)
+                record.workspace = workspace_id_for(self._vault.read(record.id).identity)
             except CodexFsmError:
                 return None
         return record.workspace
@@ -109,14 +108,17 @@ class SessionPool:
         """The account's private CODEX_HOME, its overlay brought in step with the real home.
 
         Called right before a child is spawned there: a lease this session holds is marked as having
-        a child from now on, so no quota probe refreshes the token the child's Codex owns.
+        a child from now on, so no quota probe refreshes the token the child's Codex owns, and the home
+        gets the login (a shared pool's working copy) while the lease is known to be current.
         """
         generation = self._held.get(account)
         if generation is not None:
             with self._store.transaction() as pool:
                 record = pool.get(account)
-                if held_by(record, self._owner, generation) and record.lease.purpose != CHILD_PURPOSE:
-                    record.lease.purpose = CHILD_PURPOSE
+                if held_by(record, self._owner, generation):
+                    if record.lease.purpose != CHILD_PURPOSE:
+                        record.lease.purpose = CHILD_PURPOSE
+                    self._vault.checkout(account)
         return self._homes.sync(account)
 
     def heartbeat(self, now: float) -> list[Event]:
@@ -128,27 +130,50 @@ class SessionPool:
                 record = pool.get(account)
                 if held_by(record, self._owner, generation):
                     record.lease.expires_at = now + self._ttl
+                    # What the child's Codex refreshed is stored while the lease is known to be current.
+                    self._vault.write_back(account)
                 else:
                     lost.append(account)
         for account in lost:
             del self._held[account]
+            # Superseded: the newer holder owns the login now; this host never writes it back.
+            self._vault.discard(account)
         return [LeaseLost(at=now, account=account) for account in lost]
 
     def close(self, now: float) -> None:
         if not self._held:
             return
         held, self._held = self._held, {}
+        self._give_back(held)
+
+    def _give_back(self, held: dict[str, int]) -> None:
+        """End the leases in ``held``: the login written back and the lease cleared in one write, then the
+        working copies removed (also when the lease was superseded meanwhile)."""
         with self._store.transaction() as pool:
             for account, generation in held.items():
                 record = pool.get(account)
                 if held_by(record, self._owner, generation):
+                    self._vault.write_back(account)
                     record.lease = None
+        for account in held:
+            self._vault.discard(account)
 
     def _update(self, account: str, change: Callable[[AccountRecord], None]) -> None:
         with self._store.transaction() as pool:
             record = pool.get(account)
-            if record is not None:
+            if record is not None and not self._superseded(record):
                 change(record)
+
+    def _superseded(self, record: AccountRecord) -> bool:
+        """Whether this session held ``record``'s account under a generation that another lease has since
+        replaced: its marks of the account are then older than the new holder's, and are dropped."""
+        generation = self._held.get(record.id)
+        return generation is not None and not held_by(record, self._owner, generation)
+
+    def _without_credentials(self, pool: Pool) -> tuple[str, ...]:
+        ids = [record.id for record in pool.accounts]
+        having = self._vault.having_credentials(ids)
+        return tuple(account for account in ids if account not in having)
 
     def _reclaim_stale(self, pool: Pool, now: float) -> None:
         for record in pool.accounts:
@@ -160,7 +185,7 @@ class SessionPool:
                 record.lease = None
                 if owner_gone:
                     # The dead holder's Codex may have been mid-way through writing rotated tokens.
-                    self._homes.recover_auth(record.id)
+                    self._vault.recover(record.id)
 
     def _view(self, record: AccountRecord) -> CandidateView:
         cooldown = record.cooldown
