@@ -367,10 +367,18 @@ class _LoopParts:
         self.ports = ports
         self.screen = screen
         self.keys = InputTracker()
-        self.pool = GuardedPool(ports.pool)
+        self.pool = GuardedPool(ports.pool, tell=self._tell)
         self.child = ChildWatch(ports.launcher, screen, asked, self.keys, ports.clock)
         self.signals = SignalSource(self.child)
         self.heartbeat = PoolHeartbeat(self.pool, ports.heartbeat_s)
+
+    def _tell(self, text: str) -> None:
+        """One line for the user about the pool itself (its server went away, came back): the text names
+        a server another machine may have configured, so it passes ``for_terminal`` whole."""
+        from .notices import PREFIX
+        from .terminal_text import for_terminal
+
+        self.screen.notice(for_terminal(PREFIX + text).encode("utf-8", "replace"), b"", self.ports.clock())
 
     def loop(self, session: "Session", keyboard, raw_mode, requested: str | None, headless: bool) -> "SupervisorLoop":
         from .command_executor import CommandExecutor

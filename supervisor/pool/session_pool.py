@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 from ..core.events import AccountLeased, Event, LeaseLost, PoolExhausted
 from ..core.quota import QuotaSnapshot, Thresholds
 from ..core.ranking import CandidateView, never_probed, rank_candidates, soonest_availability
-from ..errors import CodexFsmError
+from ..errors import CodexFsmError, PoolUnavailable
 from .auth import workspace_id_for
 from .homes import AccountHomes
 from .leases import (CHILD_PURPOSE, DEFAULT_LEASE_TTL_S, SESSION_PURPOSE, OwnerCheck, ProcessIdentity,
@@ -37,6 +37,8 @@ class SessionPool:
         self._ttl = lease_ttl_s
         self._alive = alive or (lambda lease: owner_alive(lease, self._owner.host))
         self._held: dict[str, int] = {}
+        # Released by the session, but the pool could not be reached then: given back at the next heartbeat.
+        self._releasing: set[str] = set()
 
     @property
     def held(self) -> dict[str, int]:
@@ -67,9 +69,10 @@ class SessionPool:
         return never_probed(views, now, limit, self._thresholds_for, unusable)
 
     def release(self, account: str, now: float) -> None:
-        generation = self._held.pop(account, None)
+        generation = self._held.get(account)
         if generation is None:
             return
+        self._releasing.add(account)
         self._give_back({account: generation})
 
     def cool_down(self, account: str, until: float, reason: str, now: float,
@@ -113,38 +116,57 @@ class SessionPool:
         """
         generation = self._held.get(account)
         if generation is not None:
-            with self._store.transaction() as pool:
-                record = pool.get(account)
-                if held_by(record, self._owner, generation):
-                    if record.lease.purpose != CHILD_PURPOSE:
-                        record.lease.purpose = CHILD_PURPOSE
-                    self._vault.checkout(account)
+            try:
+                with self._store.transaction() as pool:
+                    record = pool.get(account)
+                    if held_by(record, self._owner, generation):
+                        if record.lease.purpose != CHILD_PURPOSE:
+                            record.lease.purpose = CHILD_PURPOSE
+                        self._vault.checkout(account)
+            except PoolUnavailable:
+                # The shared pool's server is away: a child may still start on a login this host already
+                # holds (a respawn on the same lease); one it does not hold needs the server, and the
+                # launch fails with this error.
+                self._vault.checkout(account)
         return self._homes.sync(account)
 
     def heartbeat(self, now: float) -> list[Event]:
         if not self._held:
             return []
         lost: list[str] = []
+        given_back: list[str] = []
         with self._store.transaction() as pool:
             for account, generation in self._held.items():
                 record = pool.get(account)
-                if held_by(record, self._owner, generation):
-                    record.lease.expires_at = now + self._ttl
-                    # What the child's Codex refreshed is stored while the lease is known to be current.
-                    self._vault.write_back(account)
-                else:
+                if not held_by(record, self._owner, generation):
                     lost.append(account)
-        for account in lost:
+                    continue
+                # What the child's Codex refreshed is stored while the lease is known to be current.
+                self._vault.write_back(account)
+                if account in self._releasing:
+                    record.lease = None
+                    given_back.append(account)
+                else:
+                    record.lease.expires_at = now + self._ttl
+        for account in lost + given_back:
             del self._held[account]
-            # Superseded: the newer holder owns the login now; this host never writes it back.
+            # Superseded, or given back: the login is not this host's to write any more.
             self._vault.discard(account)
-        return [LeaseLost(at=now, account=account) for account in lost]
+        events = [LeaseLost(at=now, account=account) for account in lost if account not in self._releasing]
+        self._releasing.difference_update(lost + given_back)
+        return events
 
     def close(self, now: float) -> None:
         if not self._held:
             return
-        held, self._held = self._held, {}
-        self._give_back(held)
+        held = dict(self._held)
+        try:
+            self._give_back(held)
+        except PoolUnavailable as exc:
+            accounts = ", ".join(sorted(held))
+            raise PoolUnavailable(f"{exc}. The leases of {accounts} were not given back (they expire by "
+                                  "themselves); a login Codex refreshed stays in its account home and is written "
+                                  "back by the next codex-fsm on this host that reaches the pool") from None
 
     def _give_back(self, held: dict[str, int]) -> None:
         """End the leases in ``held``: the login written back and the lease cleared in one write, then the
@@ -156,6 +178,8 @@ class SessionPool:
                     self._vault.write_back(account)
                     record.lease = None
         for account in held:
+            self._held.pop(account, None)
+            self._releasing.discard(account)
             self._vault.discard(account)
 
     def _update(self, account: str, change: Callable[[AccountRecord], None]) -> None:
