@@ -1,5 +1,6 @@
 # codex-fsm: everything a fresh machine needs is installed from here (Python packages into .venv,
-# the pinned Codex CLI releases into node_modules/, Debian's graphviz for SVG diagrams).
+# the pinned Codex CLI releases into node_modules/, Debian's graphviz for SVG diagrams and redis-server for
+# the shared pool's tests).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -11,7 +12,7 @@ WHEELHOUSE := $(STAMPS)/wheelhouse
 CODEX_RELEASES := newest oldest
 PYTEST_ARGS ?=
 
-.PHONY: install test check diagrams check-diagrams lint typecheck bench demo graphviz codex clean
+.PHONY: install test check diagrams check-diagrams lint typecheck bench demo graphviz redis codex clean
 
 install: $(STAMPS)/venv $(STAMPS)/wheels
 
@@ -54,6 +55,36 @@ graphviz:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq graphviz >/dev/null; }
 	@command -v dot >/dev/null || { echo "make: graphviz's dot is still missing"; exit 1; }
 
+# Debian's redis-server when it is missing: the shared pool's tests start private servers on 127.0.0.1
+# (tests/fakes/redis_server.py), so only the binary is wanted. The package's postinst starts and enables a
+# system redis service: a policy-rc.d answering 101 ("action forbidden") keeps it from starting (one that is
+# there already is left alone, ours is removed afterwards even when the install fails), and the service is
+# then disabled and stopped in case something started it anyway.
+REDIS_POLICY_RC := /usr/sbin/policy-rc.d
+redis:
+	@command -v redis-server >/dev/null || { \
+	  echo "make: installing Debian's redis-server for the shared pool's tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  made_policy=; \
+	  trap '[ -z "$$made_policy" ] || $$SUDO rm -f $(REDIS_POLICY_RC)' EXIT; trap 'exit 130' INT TERM HUP; \
+	  if [ ! -e $(REDIS_POLICY_RC) ]; then \
+	    made_policy=1; \
+	    printf '#!/bin/sh\n# written by codex-fsm make redis: no service starts during the install\nexit 101\n' \
+	      | $$SUDO tee $(REDIS_POLICY_RC) >/dev/null && $$SUDO chmod 755 $(REDIS_POLICY_RC) || exit 1; \
+	  fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server >/dev/null \
+	    || { echo "make: apt-get could not install redis-server"; exit 1; }; \
+	  if command -v systemctl >/dev/null; then \
+	    $$SUDO systemctl disable --quiet redis-server.service 2>/dev/null; \
+	    [ ! -d /run/systemd/system ] || $$SUDO systemctl stop redis-server.service; \
+	  fi; \
+	  if [ -x /etc/init.d/redis-server ]; then \
+	    $$SUDO /etc/init.d/redis-server stop >/dev/null 2>&1; \
+	    ! command -v update-rc.d >/dev/null || $$SUDO update-rc.d redis-server disable >/dev/null 2>&1; \
+	  fi; \
+	  true; }
+	@redis-server --version >/dev/null || { echo "make: redis-server is still missing or does not run"; exit 1; }
+
 # The suite runs inside a loopback-only network namespace where the machine allows it, and always with
 # dead proxies, so that nothing (the real Codex included) can reach a host other than 127.0.0.1.
 DEAD_PROXIES := HTTPS_PROXY=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 ALL_PROXY=http://127.0.0.1:9 \
@@ -61,7 +92,7 @@ DEAD_PROXIES := HTTPS_PROXY=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 ALL
                 no_proxy=127.0.0.1,localhost
 
 # The whole suite against the newest pinned Codex, then the e2e suite again against each older one.
-test: install codex graphviz
+test: install codex graphviz redis
 	@if unshare -n true 2>/dev/null && command -v ip >/dev/null; then \
 	  echo "make: running the suite in a loopback-only network namespace"; \
 	  run() { env $(DEAD_PROXIES) CODEX_FSM_NETNS=1 unshare -n sh -c 'ip link set lo up && exec "$$@"' sh "$$@"; }; \
@@ -94,7 +125,7 @@ typecheck: install
 
 check: test check-diagrams lint typecheck
 
-bench: install codex graphviz
+bench: install codex graphviz redis
 	$(PY) tools/bench/run_all.py
 
 demo: install codex
