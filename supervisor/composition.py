@@ -162,7 +162,12 @@ class Composition:
         store = self.pool_store
 
         def stored_snapshot(account: str):
-            record = store.load().get(account)
+            from .errors import PoolError
+
+            try:
+                record = store.load().get(account)
+            except PoolError:
+                return None  # the pool cannot be read now (a shared pool's server away): the probe answers
             return record.quota if record is not None else None
 
         def make_probe():
