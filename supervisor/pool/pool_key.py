@@ -9,6 +9,7 @@ key, or changed by a single bit, does not decrypt at all, so a wrong key is foun
 from __future__ import annotations
 
 import os
+import shlex
 import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from cryptography.fernet import Fernet
 
 KEY_LENGTH = 44
+# A key file is 45 bytes; more than this is not a key, and is not read whole.
+_READ_LIMIT = 4096
 
 
 def new_key_file(path: Path) -> Path:
@@ -46,24 +49,33 @@ def new_key_file(path: Path) -> Path:
 
 
 def load_key(path: Path) -> "Fernet":
-    """The Fernet of the key in ``path``; PoolKeyError naming the file when it is missing, readable by
-    others, or not a key."""
+    """The Fernet of the key in ``path``; PoolKeyError naming the file when it is missing, not a regular
+    file, readable or writable by others, or not a key."""
     from cryptography.fernet import Fernet
 
     path = path.expanduser()
     try:
-        info = path.stat()
-        raw = path.read_bytes()
+        # Non-blocking, and checked on the open descriptor before anything is read: a FIFO at the path
+        # would otherwise block the read for ever, and the checks hold for the very file that is read.
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
     except FileNotFoundError:
         raise PoolKeyError(f"the pool key file {_shown(path)} does not exist; copy it from a machine that uses "
                            "the pool, or make the first key of a new pool with `codex-fsm pool new-key PATH`") from None
     except OSError as exc:
         raise PoolKeyError(f"cannot read the pool key file {_shown(path)}: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise PoolKeyError(f"the pool key file {_shown(path)} is not a regular file")
-    if info.st_mode & 0o077:
-        raise PoolKeyError(f"the pool key file {_shown(path)} is readable by other users (mode "
-                           f"{stat.S_IMODE(info.st_mode):04o}); make it private with `chmod 600 {_shown(path)}`")
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise PoolKeyError(f"the pool key file {_shown(path)} is not a regular file")
+        if info.st_mode & 0o077:
+            raise PoolKeyError(f"the pool key file {_shown(path)} is readable or writable by other users (mode "
+                               f"{stat.S_IMODE(info.st_mode):04o}); make it private with "
+                               f"`chmod 600 {for_terminal(shlex.quote(str(path)))}`")
+        raw = _read_at_most(fd, _READ_LIMIT)
+    except OSError as exc:
+        raise PoolKeyError(f"cannot read the pool key file {_shown(path)}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
     text = raw.strip()
     try:
         if len(text) != KEY_LENGTH:
@@ -72,6 +84,18 @@ def load_key(path: Path) -> "Fernet":
     except ValueError:
         raise PoolKeyError(f"the pool key file {_shown(path)} does not hold a pool key (expected {KEY_LENGTH} "
                            "characters of URL-safe base64, as `codex-fsm pool new-key` writes)") from None
+
+
+def _read_at_most(fd: int, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = os.read(fd, limit - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def _shown(path: Path) -> str:
