@@ -40,10 +40,19 @@ def new_key_file(path: Path) -> Path:
     except OSError as exc:
         raise PoolKeyError(f"cannot create the key file {_shown(path)}: {exc.strerror or exc}") from None
     try:
-        os.write(fd, key + b"\n")
+        os.fchmod(fd, 0o600)  # the mode open() gave is narrowed by the umask; the owner must be able to read it
+        data = memoryview(key + b"\n")
+        while data:
+            data = data[os.write(fd, data):]
         os.fsync(fd)
-    finally:
+    except OSError as exc:
+        # The file is this call's own (O_EXCL): a torn key left behind would be refused by every later
+        # new-key at this path and by load_key, so it goes.
         os.close(fd)
+        path.unlink(missing_ok=True)
+        raise PoolKeyError(f"could not write the key file {_shown(path)}: {exc.strerror or exc}; "
+                           "nothing was left there") from None
+    os.close(fd)
     fsync_dir(path.parent)
     return path
 

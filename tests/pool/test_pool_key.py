@@ -152,3 +152,29 @@ def test_file_names_in_errors_are_shown_as_visible_escapes(tmp_path: Path) -> No
     for message in messages:
         assert "\x1b" not in message and "\x07" not in message, message
         assert "key\\x1b]0;owned\\x07\\x1b[2J" in message, message
+
+
+def test_a_failed_write_leaves_no_torn_key_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from supervisor.pool import pool_key
+
+    def full_disk(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(pool_key.os, "fsync", full_disk)
+    with pytest.raises(PoolKeyError, match="could not write the key file .*No space left on device; nothing was left"):
+        new_key_file(tmp_path / "pool.key")
+    assert not (tmp_path / "pool.key").exists()
+    monkeypatch.undo()
+    assert load_key(new_key_file(tmp_path / "pool.key"))
+
+
+def test_a_new_key_is_0600_whatever_the_umask(tmp_path: Path) -> None:
+    previous = os.umask(0o377)
+    try:
+        path = new_key_file(tmp_path / "pool.key")
+    finally:
+        os.umask(previous)
+    assert (path.stat().st_mode & 0o777) == 0o600
+    assert load_key(path)
