@@ -40,6 +40,7 @@ def test_the_shared_pool_settings_have_their_environment_names() -> None:
     "redis://pool.internal/0?db=3",
     "unix:///run/redis/redis.sock",
     "unix:///run/redis/redis.sock?db=1",
+    "unix://:pw@/run/redis/redis.sock",
     "",
 ])
 def test_a_redis_url_or_nothing_is_a_pool_url(tmp_path: Path, url: str) -> None:
@@ -76,6 +77,8 @@ def test_the_environment_sets_it_and_says_so(tmp_path: Path) -> None:
     " redis://pool.internal/0",
     "redis://pool.internal/0\\t",
     "unix://",
+    "unix://run/redis/redis.sock",
+    "unix://localhost/run/redis/redis.sock",
 ])
 def test_anything_else_is_refused_naming_the_file_and_the_key(tmp_path: Path, url: str) -> None:
     path = _file(tmp_path, url)
