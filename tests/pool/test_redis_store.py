@@ -4,6 +4,7 @@ the fence against a change made under an expired lock, the lock's bounded wait, 
 from __future__ import annotations
 
 import json
+import threading
 from typing import Iterator
 
 import fakeredis
@@ -284,7 +285,7 @@ def test_a_nested_transaction_is_refused(shared: RedisPoolStore) -> None:
         with pytest.raises(PoolError) as error:
             with shared.transaction():
                 pass  # pragma: no cover - never entered
-        assert str(error.value) == (f"a transaction on {SHOWN} is already open in this process "
+        assert str(error.value) == (f"a transaction on {SHOWN} is already open in this thread "
                                     "(nested pool transaction)")
     assert shared.load().get(ACCOUNT) is not None  # the outer one went on and wrote
 
@@ -355,3 +356,37 @@ def test_a_value_that_is_not_finite_is_refused_and_nothing_is_written(shared: Re
 
 def test_messages_name_the_server_without_its_password(shared: RedisPoolStore) -> None:
     assert shared.where == SHOWN and SECRET not in shared.where
+
+
+def test_another_thread_waits_for_the_lock_and_cannot_stage_into_this_one_s_transaction(
+        redis: fakeredis.FakeRedis, other: fakeredis.FakeRedis) -> None:
+    """One store serves every thread of a process (the usage probe's workers refresh tokens under it)."""
+    shared = RedisPoolStore(redis, URL, lock_timeout_s=0.05)
+    inside, finish = threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+
+    def hold() -> None:
+        try:
+            with shared.transaction() as pool:
+                _add(pool)
+                inside.set()
+                finish.wait(10)
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            failures.append(exc)
+            inside.set()
+
+    worker = threading.Thread(target=hold)
+    worker.start()
+    try:
+        assert inside.wait(10)
+        with pytest.raises(PoolError, match="outside a transaction"):
+            shared.stage(credentials_key(ACCOUNT), b"meant for no transaction of this thread")
+        with pytest.raises(PoolLockTimeout):
+            shared.mutate(_relabel("from the main thread"))
+    finally:
+        finish.set()
+        worker.join(10)
+    assert failures == []
+    assert other.get(credentials_key(ACCOUNT)) is None
+    assert shared.load().get(ACCOUNT).label == "work"
+    shared.mutate(_relabel("after"))
