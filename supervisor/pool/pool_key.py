@@ -30,7 +30,7 @@ def new_key_file(path: Path) -> Path:
     """Write a fresh key to ``path`` (0600); refuses a path that exists (it may be the only copy of a key)."""
     from cryptography.fernet import Fernet
 
-    path = path.expanduser()
+    path = _expanded(path)
     key = Fernet.generate_key()
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
@@ -62,7 +62,7 @@ def load_key(path: Path) -> "Fernet":
     file, readable or writable by others, or not a key."""
     from cryptography.fernet import Fernet
 
-    path = path.expanduser()
+    path = _expanded(path)
     try:
         # Non-blocking, and checked on the open descriptor before anything is read: a FIFO at the path
         # would otherwise block the read for ever, and the checks hold for the very file that is read.
@@ -93,6 +93,13 @@ def load_key(path: Path) -> "Fernet":
     except ValueError:
         raise PoolKeyError(f"the pool key file {_shown(path)} does not hold a pool key (expected {KEY_LENGTH} "
                            "characters of URL-safe base64, as `codex-fsm pool new-key` writes)") from None
+
+
+def _expanded(path: Path) -> Path:
+    try:
+        return path.expanduser()
+    except RuntimeError:  # ~user/... for a user this machine does not know
+        raise PoolKeyError(f"cannot find the home folder in the key file path {_shown(path)}") from None
 
 
 def _read_at_most(fd: int, limit: int) -> bytes:

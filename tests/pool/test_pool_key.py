@@ -178,3 +178,9 @@ def test_a_new_key_is_0600_whatever_the_umask(tmp_path: Path) -> None:
         os.umask(previous)
     assert (path.stat().st_mode & 0o777) == 0o600
     assert load_key(path)
+
+
+def test_a_home_folder_that_does_not_exist_is_named() -> None:
+    for attempt in (new_key_file, load_key):
+        with pytest.raises(PoolKeyError, match="cannot find the home folder in the key file path ~no-such-user-"):
+            attempt(Path("~no-such-user-of-this-test/pool.key"))
