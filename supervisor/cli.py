@@ -25,6 +25,7 @@ MANAGEMENT_COMMANDS: dict[str, str] = {
     "diagram": "supervisor.cli_commands.diagram",
     "doctor": "supervisor.cli_commands.doctor",
     "help": "supervisor.cli_commands.help",
+    "pool": "supervisor.cli_commands.pool",
     "replay": "supervisor.cli_commands.replay",
     "status": "supervisor.cli_commands.status",
 }

@@ -529,18 +529,39 @@ def _check_relations(config: Config) -> None:
 
 
 def redacted_url(url: str) -> str:
-    """``url`` with its password (and user name) replaced by ``***``: what may be printed or logged."""
-    from urllib.parse import urlsplit, urlunsplit
+    """``url`` with its password (and user name) replaced by ``***``, in the address and in a ``password``
+    or ``username`` query parameter (redis-py takes both from either): what may be printed or logged."""
+    from urllib.parse import urlsplit
 
     try:
         parts = urlsplit(url)
-        if parts.password is None and parts.username is None:
+        netloc = parts.netloc
+        if parts.password is not None or parts.username is not None:
+            host = parts.hostname or ""
+            host = f"[{host}]" if ":" in host else host  # an IPv6 address keeps its brackets
+            netloc = f"***@{host}" + (f":{parts.port}" if parts.port is not None else "")
+        query = _redacted_query(parts.query)
+        if netloc == parts.netloc and query == parts.query:
             return url
-        host = parts.hostname or ""
-        netloc = f"***@{host}" + (f":{parts.port}" if parts.port is not None else "")
-        return urlunsplit(parts._replace(netloc=netloc))
+        # Joined by hand: urlunsplit drops the empty authority of unix:///path (it gives unix:/path).
+        head = f"{parts.scheme}:" if parts.scheme else ""
+        slashes = "//" if url[len(head):].startswith("//") else ""
+        return (f"{head}{slashes}{netloc}{parts.path}" + (f"?{query}" if query else "")
+                + (f"#{parts.fragment}" if parts.fragment else ""))
     except ValueError:
-        return "<a URL that does not parse>" if "@" in url else url
+        return "<a URL that does not parse>" if "@" in url or "password" in url.lower() else url
+
+
+def _redacted_query(query: str) -> str:
+    from urllib.parse import unquote_plus
+
+    pairs = query.split("&") if query else []
+    return "&".join(f"{pair.split('=', 1)[0]}=***"
+                    if unquote_plus(pair.split("=", 1)[0]).lower() in _SECRET_QUERY_NAMES else pair
+                    for pair in pairs)
+
+
+_SECRET_QUERY_NAMES = ("password", "username")
 
 
 def _where(name: str, origins: Mapping[str, Origin]) -> str:

@@ -69,7 +69,9 @@ class _PoolUrl(_StrictString):
             raise self.make_error("url")
         if parts.scheme in ("redis", "rediss") and parts.hostname:
             return text
-        if parts.scheme == "unix" and parts.path:
+        # redis-py opens only the path of a unix:// URL: unix://run/redis.sock would be the socket
+        # /redis.sock, so a host there is a mistake (the path needs three slashes).
+        if parts.scheme == "unix" and parts.path and not parts.hostname:
             return text
         raise self.make_error("url")
 

@@ -39,8 +39,8 @@ def _value(setting) -> st.SearchStrategy:
     if setting.kind == "url":
         return st.sampled_from(["https://example.invalid/backend-api", "http://127.0.0.1:9/api"])
     if setting.kind == "pool_url":
-        return st.sampled_from(["", "redis://127.0.0.1:6379/0", "rediss://:secret@pool.invalid:6380/2",
-                                "unix:///run/redis.sock"])
+        return st.sampled_from(["", "redis://127.0.0.1:6390/0", "rediss://:pw@pool.invalid:6380/1",
+                                "unix:///run/redis/redis.sock"])
     if setting.kind == "choice":
         return st.sampled_from(setting.choices)
     text = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=6)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Iterator, Mapping
 from urllib.parse import urlsplit
 
 from ..config import redacted_url
-from ..errors import PoolUnavailable
+from ..errors import ConfigError, PoolUnavailable
 from ..terminal_text import for_terminal
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ def shown(url: str) -> str:
 
 def connect(url: str, env: Mapping[str, str]) -> "redis.Redis":
     """A client for ``url`` (no connection is made yet). The password comes from the URL, else from
-    ``CODEX_FSM_POOL_PASSWORD``."""
+    ``CODEX_FSM_POOL_PASSWORD``. ConfigError when redis-py cannot open such a URL."""
     import redis
     from redis.backoff import NoBackoff
     from redis.retry import Retry
@@ -40,9 +40,19 @@ def connect(url: str, env: Mapping[str, str]) -> "redis.Redis":
     options: dict = {"socket_connect_timeout": CONNECT_TIMEOUT_S, "socket_timeout": SOCKET_TIMEOUT_S,
                      "retry": Retry(NoBackoff(), 1), "health_check_interval": 30}
     password = env.get(PASSWORD_ENV, "")
-    if password and urlsplit(url).password is None:
+    # redis-py ignores an empty password in the URL (``redis://:@host``), so the variable's applies then too.
+    if password and not urlsplit(url).password:
         options["password"] = password
-    return redis.Redis.from_url(url, **options)
+    try:
+        client = redis.Redis.from_url(url, **options)
+        # redis-py hands every query parameter it does not know (``?sockettimeout=1``, a typo) to the
+        # connection, which fails with a TypeError at the first command; building one connection object
+        # (it does not connect) refuses such a URL here, by name.
+        connections = client.connection_pool
+        connections.connection_class(**connections.connection_kwargs)
+    except (ValueError, TypeError, redis.exceptions.RedisError) as exc:
+        raise ConfigError(f"the shared pool URL {shown(url)} cannot be opened: {for_terminal(exc)}") from None
+    return client
 
 
 @contextmanager

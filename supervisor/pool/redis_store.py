@@ -22,6 +22,7 @@ read an old document cannot hand out a generation that was already given.
 from __future__ import annotations
 
 import json
+import threading
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Callable, Iterator, TypeVar
 
@@ -74,8 +75,28 @@ class RedisPoolStore:
         self.client = client
         self.url = url
         self.lock_timeout_s = lock_timeout_s
-        self._staged: list[tuple[str, bytes | None]] | None = None
-        self._after_commit: list[Callable[[], None]] = []
+        # Per thread: one store serves a whole process (the usage probe's workers refresh tokens through
+        # it), and another thread's transaction must wait for the lock, not look nested, nor take this
+        # thread's staged writes into its EXEC.
+        self._open = threading.local()
+
+    @property
+    def _staged(self) -> list[tuple[str, bytes | None]] | None:
+        """The writes staged in this thread's open transaction; None when it has none open."""
+        return getattr(self._open, "staged", None)
+
+    @_staged.setter
+    def _staged(self, staged: list[tuple[str, bytes | None]] | None) -> None:
+        self._open.staged = staged
+
+    @property
+    def _after_commit(self) -> list[Callable[[], None]]:
+        """What runs once this thread's open transaction has been written."""
+        return getattr(self._open, "after_commit", [])
+
+    @_after_commit.setter
+    def _after_commit(self, callbacks: list[Callable[[], None]]) -> None:
+        self._open.after_commit = callbacks
 
     @property
     def where(self) -> str:
@@ -119,7 +140,7 @@ class RedisPoolStore:
         from redis.exceptions import WatchError
 
         if self._staged is not None:
-            raise PoolError(f"a transaction on {self.where} is already open in this process (nested pool transaction)")
+            raise PoolError(f"a transaction on {self.where} is already open in this thread (nested pool transaction)")
         with self.lock():
             with unavailable_as_pool_error(self.url, "read the pool"):
                 pipe = self.client.pipeline(transaction=True)

@@ -67,3 +67,45 @@ def test_the_table_shows_file_names_account_names_and_values_as_visible_escapes(
     assert 'quota.accounts."\\x1b]52;c;ZWNobw==\\x07".rotate_5h' in out
     assert out.splitlines()[0] == f"config file: {tmp_path}/conf\\x1b]0;owned\\x07/config.toml"
     assert len(out.splitlines()) == 1 + len(SETTINGS) + 1
+
+
+POOL_SECRET = "hunter2-not-a-real-password"
+
+
+@pytest.mark.parametrize("url, shown", [
+    (f"redis://:{POOL_SECRET}@pool.internal:6379/0", "redis://***@pool.internal:6379/0"),
+    (f"rediss://pool.internal:6380/1?password={POOL_SECRET}", "rediss://pool.internal:6380/1?password=***"),
+])
+def test_the_pool_url_is_shown_without_its_password(tmp_path: Path, monkeypatch, capsys, url: str,
+                                                     shown: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(f'[pool]\nurl = "{url}"\n')
+    monkeypatch.setenv("CODEX_FSM_CONFIG", str(path))
+    assert cli_main(["config"]) == 0
+    table = capsys.readouterr().out
+    assert POOL_SECRET not in table
+    assert {line.split()[0]: line.split()[1:] for line in table.splitlines()[1:]}["pool.url"] == [shown, "file"]
+    assert cli_main(["config", "--json"]) == 0
+    document = capsys.readouterr().out
+    assert POOL_SECRET not in document
+    entry = {e["name"]: e for e in json.loads(document)["settings"]}["pool.url"]
+    assert (entry["value"], entry["origin"], entry["env"]) == (shown, "file", "CODEX_FSM_POOL_URL")
+
+
+def test_the_pool_url_from_the_environment_is_shown_without_its_password(config_file: Path, monkeypatch,
+                                                                         capsys) -> None:
+    monkeypatch.setenv("CODEX_FSM_POOL_URL", f"unix://:{POOL_SECRET}@/run/redis/redis.sock")
+    assert cli_main(["config", "--json"]) == 0
+    document = capsys.readouterr().out
+    entry = {e["name"]: e for e in json.loads(document)["settings"]}["pool.url"]
+    assert (entry["value"], entry["source"]) == ("unix://***@/run/redis/redis.sock", "CODEX_FSM_POOL_URL")
+    assert POOL_SECRET not in document
+    assert cli_main(["config"]) == 0
+    assert POOL_SECRET not in capsys.readouterr().out
+
+
+def test_a_refused_pool_url_is_reported_without_its_password(config_file: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("CODEX_FSM_POOL_URL", f"http://:{POOL_SECRET}@pool.internal/")
+    assert cli_main(["config"]) == 2
+    err = capsys.readouterr().err
+    assert POOL_SECRET not in err and "CODEX_FSM_POOL_URL = 'http://***@pool.internal/': Not a Redis URL" in err
