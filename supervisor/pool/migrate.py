@@ -21,6 +21,10 @@ key: ``PoolKeyError``), written to the account homes (0600) and the records to `
 EXEC empties the document (the old one stays at ``codex-fsm:pool:backup``) and deletes every moved
 login's credentials key. A failed EXEC removes the files it wrote and restores the pool file as it was.
 
+A connection lost once the EXEC was sent leaves its outcome unknown: the shared pool is read again to
+learn whether it was applied (then the migration completes) or not (then it is undone as above); when
+it cannot be read, nothing more is touched and the error says how to finish by hand.
+
 Logins that belong to no account of the pool (a home without a record, a credentials key without one)
 are not moved and are named in the report. Lease generation counters in Redis are left as they are:
 they only ever grow, and ``next_generation`` floors them at the records' own generations. So is the key
@@ -44,7 +48,7 @@ from .leases import OwnerCheck
 from .migrate_report import MigrationIncomplete, MigrationReport, MovedAccount
 from .model import Pool
 from .redis_client import shown, unavailable_as_pool_error
-from .redis_store import BACKUP_KEY, RedisPoolStore, credentials_key
+from .redis_store import BACKUP_KEY, PoolSuperseded, RedisPoolStore, credentials_key
 from .redis_vault import RedisVault
 from .store import PoolStore
 
@@ -86,15 +90,25 @@ def migrate_to_redis(file_store: PoolStore, homes: AccountHomes, redis_store: Re
         if dry_run:
             return report
         markers = _set_aside(homes, accounts)
+        sending = False
         try:
             with redis_store.transaction() as shared:
                 _refuse_filled_shared_pool(redis_store, shared)  # again, now under its lock and WATCH
                 shared.accounts = [replace(record, lease=None) for record in local.accounts]
                 for account, auth in logins.items():
                     redis_vault.save(account, auth)  # staged into this EXEC, with the key check if new
-        except BaseException as exc:
+                sending = True
+        except PoolSuperseded as exc:  # the EXEC was refused: certainly not written
             _put_back(markers, exc)
             raise
+        except BaseException as exc:
+            written = _holds(redis_store, accounts) if sending else False
+            if written is None:
+                raise PoolError(_unknown_to_redis(redis_store, exc, markers)) from None
+            if not written:
+                _put_back(markers, exc)
+                raise
+            # Written: only the EXEC's reply was lost. The shared pool is complete; carry on.
         remaining = _retire(markers, file_store.path, backup)
     if remaining:
         raise MigrationIncomplete(
@@ -239,6 +253,8 @@ def migrate_to_file(redis_store: RedisPoolStore, redis_vault: RedisVault, file_s
         return report
     before = _PoolFileState.read(file_store)
     written = _WrittenLogins()
+    logins: dict[str, AuthFile] = {}
+    sending = False
     try:
         with redis_store.transaction() as shared:
             report, logins = _plan_to_file(shared, redis_store, redis_vault, file_store, homes, now, alive,
@@ -252,9 +268,18 @@ def migrate_to_file(redis_store: RedisPoolStore, redis_vault: RedisVault, file_s
             shared.accounts = []  # the old document is kept at BACKUP_KEY by this same EXEC
             for account in logins:
                 redis_store.stage(credentials_key(account), None)
-    except BaseException as exc:
+            sending = True
+    except PoolSuperseded as exc:  # the EXEC was refused: the shared pool still holds every login
         written.undo(before, file_store, redis_store, exc)
         raise
+    except BaseException as exc:
+        emptied = _emptied(redis_store, list(logins)) if sending else False
+        if emptied is None:
+            raise PoolError(_unknown_to_file(redis_store, exc, list(logins), written.files, file_store)) from None
+        if not emptied:
+            written.undo(before, file_store, redis_store, exc)
+            raise
+        # Emptied: only the EXEC's reply was lost. The logins live in the homes now; keep them.
     return report
 
 
@@ -363,6 +388,55 @@ class _WrittenLogins:
                 f"holds every login, but these files this migration wrote could not be removed or restored: "
                 f"{'; '.join(remaining)}. Delete them by hand (the shared pool's copy of each login is the live "
                 "one)") from None
+
+
+# -- an EXEC whose reply was lost ------------------------------------------------------------------
+# A connection that fails once the EXEC has been sent leaves its outcome unknown: Redis may have applied
+# it. Undoing the local side then could leave two live copies (to the shared pool) or none (to the file),
+# so the shared pool is read again first, and when it cannot be, nothing more is touched and the user
+# is told how to finish.
+
+def _holds(redis_store: RedisPoolStore, accounts: list[str]) -> bool | None:
+    """Whether the shared pool holds these accounts and their logins (True), none of them (False), or
+    cannot be read or holds a part (None)."""
+    try:
+        ids = {record.id for record in redis_store.load().accounts}
+        logins = set(_stored_logins(redis_store))
+    except PoolError:
+        return None
+    wanted = set(accounts)
+    if wanted <= ids and wanted <= logins:
+        return True
+    if not wanted & ids and not wanted & logins:
+        return False
+    return None
+
+
+def _emptied(redis_store: RedisPoolStore, accounts: list[str]) -> bool | None:
+    """Whether the shared pool let go of these accounts and their logins (True), still holds them all
+    (False), or cannot be read or holds a part (None)."""
+    holds = _holds(redis_store, accounts)
+    return None if holds is None else not holds
+
+
+def _why(cause: BaseException) -> str:
+    return for_terminal(str(cause)) or type(cause).__name__
+
+
+def _unknown_to_redis(redis_store: RedisPoolStore, cause: BaseException, markers: list[tuple[Path, Path]]) -> str:
+    kept = "; ".join(_path(marker) for _auth, marker in markers)
+    return (f"{_why(cause)}; it is not known whether {redis_store.where} was written, so each login was left "
+            f"set aside where it is: {kept}. When the shared pool answers again: if it holds the accounts, delete "
+            "these files; if it does not, rename each back to auth.json in its folder")
+
+
+def _unknown_to_file(redis_store: RedisPoolStore, cause: BaseException, accounts: list[str], files: list[Path],
+                     file_store: PoolStore) -> str:
+    written = "; ".join([_path(path) for path in files] + [_path(file_store.path)])
+    keys = ", ".join(credentials_key(account) for account in accounts)
+    return (f"{_why(cause)}; it is not known whether {redis_store.where} was emptied, so the files this migration "
+            f"wrote were kept: {written}. When the shared pool answers again: if it still holds {keys}, delete "
+            "those files (the shared pool's logins are the live ones); if it does not, the migration is complete")
 
 
 # -- both ways ------------------------------------------------------------------------------------

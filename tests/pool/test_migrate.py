@@ -329,6 +329,54 @@ def _fail_exec(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(redis.client.Pipeline, "execute", execute)
 
 
+def _lose_exec_reply(monkeypatch: pytest.MonkeyPatch, applied: bool, unreadable: RedisPoolStore | None = None) -> None:
+    """The connection fails once the EXEC was sent: applied or not, and the server then readable or not."""
+    import redis
+
+    original = redis.client.Pipeline.execute
+
+    def execute(self, *args, **kwargs):
+        if not self.explicit_transaction:
+            return original(self, *args, **kwargs)
+        if applied:
+            original(self, *args, **kwargs)
+        if unreadable is not None:
+            def load():
+                raise PoolUnavailable("the shared pool at redis://***@127.0.0.1:6379/0 is unavailable (injected)")
+            monkeypatch.setattr(unreadable, "load", load)
+        raise redis.exceptions.ConnectionError("injected: the reply to EXEC was lost")
+
+    monkeypatch.setattr(redis.client.Pipeline, "execute", execute)
+
+
+def test_an_exec_applied_whose_reply_was_lost_completes_the_move(store, homes, procs, client, fernet, redis_store,
+                                                                 redis_vault, monkeypatch) -> None:
+    accounts = _file_pool(store, homes)
+    logins = _logins_in_homes(homes, accounts)
+    _lose_exec_reply(monkeypatch, applied=True)
+    report = migrate_to_redis(store, homes, redis_store, redis_vault, NOW, procs.check)
+    assert report.moved == tuple(accounts)
+    assert _logins_in_redis(client, fernet, accounts) == logins
+    assert homes.accounts_on_disk() == [] and not any((homes.home(a) / MARKER).exists() for a in accounts)
+    assert not store.path.exists()
+
+
+def test_an_exec_of_unknown_outcome_leaves_the_logins_set_aside_and_says_how_to_finish(
+        store, homes, procs, client, redis_store, redis_vault, monkeypatch) -> None:
+    accounts = _file_pool(store, homes)
+    pool_file = store.path.read_bytes()
+    _lose_exec_reply(monkeypatch, applied=False, unreadable=redis_store)
+    with pytest.raises(PoolError) as caught:
+        migrate_to_redis(store, homes, redis_store, redis_vault, NOW, procs.check)
+    message = str(caught.value)
+    assert "not known whether the shared pool codex-fsm:pool at redis://***@127.0.0.1:6379/0 was written" in message
+    assert str(homes.home(accounts[0]) / MARKER) in message and "rename each back to auth.json" in message
+    _clean(message)
+    # Neither a second live copy nor a lost one: each login is in its marker, the pool file untouched.
+    assert all((homes.home(a) / MARKER).is_file() and not homes.exists(a) for a in accounts)
+    assert store.path.read_bytes() == pool_file
+
+
 def test_an_exec_that_fails_leaves_both_sides_as_they_were(store, homes, procs, client, redis_store, redis_vault,
                                                             tmp_path, monkeypatch) -> None:
     _file_pool(store, homes)
@@ -508,6 +556,29 @@ def test_to_file_an_exec_that_fails_removes_what_it_wrote(shared_pool, store, ho
     _unchanged_after(lambda: migrate_to_file(redis_store, redis_vault, store, homes, NOW, procs.check),
                      tmp_path, client, PoolUnavailable, "injected: connection lost at EXEC")
     assert homes.accounts_on_disk() == []
+
+
+def test_to_file_an_exec_applied_whose_reply_was_lost_keeps_the_logins(shared_pool, store, homes, procs, client,
+                                                                       redis_store, redis_vault, monkeypatch) -> None:
+    _lose_exec_reply(monkeypatch, applied=True)
+    report = migrate_to_file(redis_store, redis_vault, store, homes, NOW, procs.check)
+    assert report.moved == tuple(shared_pool)
+    assert homes.accounts_on_disk() == sorted(shared_pool)
+    assert [r.id for r in store.load().accounts] == shared_pool
+    assert client.keys(credentials_key("*")) == []
+
+
+def test_to_file_an_exec_of_unknown_outcome_keeps_what_it_wrote_and_says_how_to_finish(
+        shared_pool, store, homes, procs, client, redis_store, redis_vault, monkeypatch) -> None:
+    _lose_exec_reply(monkeypatch, applied=False, unreadable=redis_store)
+    with pytest.raises(PoolError) as caught:
+        migrate_to_file(redis_store, redis_vault, store, homes, NOW, procs.check)
+    message = str(caught.value)
+    assert "not known whether the shared pool codex-fsm:pool at redis://***@127.0.0.1:6379/0 was emptied" in message
+    assert f"if it still holds {credentials_key(shared_pool[0])}" in message and str(store.path) in message
+    _clean(message)
+    assert homes.accounts_on_disk() == sorted(shared_pool)  # kept: they may be the only copies
+    assert len(client.keys(credentials_key("*"))) == 3
 
 
 def test_to_file_on_a_machine_without_homes_a_failure_leaves_no_folders(shared_pool, store, homes, procs,
