@@ -12,10 +12,10 @@ import pytest
 
 from supervisor.core.quota import LimitFamily, QuotaSnapshot, QuotaWindow
 from supervisor.errors import CredentialError, PoolError, PoolKeyError, PoolUnavailable
-from supervisor.pool import migrate
 from supervisor.pool.auth import account_id_for, parse_auth
 from supervisor.pool.homes import AccountHomes
-from supervisor.pool.migrate import MARKER, migrate_to_file, migrate_to_redis
+from supervisor.pool.migrate import migrate_to_file, migrate_to_redis
+from supervisor.pool.migrate_local import MARKER
 from supervisor.pool.migrate_report import MigrationIncomplete
 from supervisor.pool.model import AccountRecord, Cooldown, Lease, Pool, dump_pool
 from supervisor.pool.redis_store import (BACKUP_KEY, LOCK_KEY, POOL_KEY, PoolSuperseded, RedisPoolStore,
@@ -668,13 +668,3 @@ def test_the_migration_names_only_the_store_it_writes_through(store, homes, proc
     add_account(store, homes, 1)
     with pytest.raises(ValueError, match="same RedisPoolStore"):
         migrate_to_redis(store, homes, RedisPoolStore(client, URL, 1.0), redis_vault, NOW, procs.check)
-
-
-def test_a_marker_left_as_the_only_copy_is_adopted_by_the_home(store, homes) -> None:
-    account = add_account(store, homes, 1)
-    raw = homes.auth_path(account).read_bytes()
-    homes.auth_path(account).rename(homes.home(account) / MARKER)  # a crash between the rename and the EXEC
-    assert homes.recover_auth(account)
-    assert json.loads(homes.auth_path(account).read_bytes()) == json.loads(raw)
-    assert not (homes.home(account) / MARKER).exists()
-    assert migrate.MIGRATED_SUFFIX == ".migrated-"
