@@ -196,6 +196,15 @@ class RedisPoolStore:
             raise PoolError(f"a write of {key} outside a transaction on {self.where}")
         self._staged.append((key, value))
 
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a transaction is open in this process (writes may be staged into it)."""
+        return self._staged is not None
+
+    def stages(self, key: str) -> bool:
+        """Whether the open transaction already writes (or deletes) ``key``."""
+        return self._staged is not None and any(staged == key for staged, _ in self._staged)
+
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once the open transaction has been written (never when it failed): what must
         not happen before the shared pool holds the change, such as removing a local copy of it."""

@@ -8,8 +8,8 @@ holder whose generation was superseded cannot overwrite the newer holder's login
 the working copy is removed (``discard``). The refresh token therefore has one live copy: Redis's while
 the account is parked, the holder's while it is leased.
 
-``codex-fsm:key-check`` holds a fixed text encrypted with the pool key, written by the first host that
-stores a login. A host whose key file holds another key finds out there, before it decrypts or writes
+``codex-fsm:key-check`` holds a fixed text encrypted with the pool key, written with the first login
+stored (in the same transaction). A host whose key file holds another key finds out there, before it decrypts or writes
 anything, and says so (``PoolKeyError``).
 """
 
@@ -58,6 +58,13 @@ class RedisVault:
         client = self.store.client
         with unavailable_as_pool_error(self.store.url, "check the pool key"):
             marker = client.get(KEY_CHECK_KEY)
+            if marker is None and writing and self.store.in_transaction:
+                # The first login is written in a transaction: the check goes into the same EXEC, so a
+                # write that fails (a migration's, say) leaves no check behind, and one that succeeds
+                # never leaves logins without one. Checked again once it is written.
+                if not self.store.stages(KEY_CHECK_KEY):
+                    self.store.stage(KEY_CHECK_KEY, self._fernet.encrypt(_KEY_CHECK_TEXT))
+                return
             if marker is None and writing:
                 client.set(KEY_CHECK_KEY, self._fernet.encrypt(_KEY_CHECK_TEXT), nx=True)
                 marker = client.get(KEY_CHECK_KEY)
