@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from .notices import LabelLookup
     from .pool.credentials import CredentialStore
     from .pool.homes import AccountHomes
+    from .pool.redis_store import RedisPoolStore
+    from .pool.redis_vault import RedisVault
     from .pool.leases import OwnerCheck, ProcessIdentity
     from .pool.vault import CredentialVault
     from .pool.session_pool import SessionPool
@@ -107,6 +109,23 @@ class Composition:
         from .pool.vault import LocalVault
 
         return LocalVault(self.account_homes)
+
+    def shared_pool_at(self, url: str) -> tuple["RedisPoolStore", "RedisVault"]:
+        """The shared pool at ``url`` (not necessarily the configured one: ``pool migrate --to URL``) and its
+        vault, with this machine's key file."""
+        from .pool.redis_client import connect
+        from .pool.redis_store import RedisPoolStore
+        from .pool.redis_vault import RedisVault
+
+        key = self._pool_key()
+        store = RedisPoolStore(connect(url, self.env), url, self.config.pool.lock_timeout_s)
+        return store, RedisVault(store, self.account_homes, key, self.config.pool.key_file)
+
+    def file_pool(self) -> "PoolStore":
+        """The pool file in CODEX_FSM_HOME, whatever ``[pool] url`` says (``pool migrate`` moves between them)."""
+        from .pool.locations import pool_store
+
+        return pool_store(self.env, self.config.pool.lock_timeout_s)
 
     def _pool_key(self):
         from pathlib import Path

@@ -76,6 +76,22 @@ class _PoolUrl(_StrictString):
         raise self.make_error("url")
 
 
+def check_pool_url(text: str, where: str) -> str:
+    """``text`` when it is a Redis URL ``[pool] url`` would accept; else a ConfigError naming ``where``
+    (a command-line option, say) without repeating the URL, which may hold a password."""
+    from marshmallow import ValidationError
+
+    from .errors import ConfigError
+
+    try:
+        value = _PoolUrl().deserialize(text)
+    except ValidationError as exc:
+        raise ConfigError(f"{where}: {' '.join(str(m) for m in exc.messages)}") from None
+    if not value:
+        raise ConfigError(f"{where}: empty; give a Redis URL (redis://host:port/db) or `file`")
+    return value
+
+
 def _field(setting: Setting) -> mfields.Field:
     bounded = validate.Range(min=setting.low, max=setting.high)
     if setting.kind == "int":

@@ -61,5 +61,54 @@ def _new_key(args: argparse.Namespace) -> int:
     return 0
 
 
+MIGRATE_HELP = """\
+Move the pool with every account's login: from the pool file into the (empty) shared pool at URL, or with
+`--to file` from the configured shared pool ([pool] url) back into the pool file. No session may be running
+on the pool. Atomic: after a failure both sides are as they were; after success the side left holds no live
+copy of a login. --dry-run checks everything and says what would happen, writing nothing."""
+
+
+def _register_migrate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("migrate", help="move the pool between the pool file and a shared pool (Redis)",
+                       description=MIGRATE_HELP)
+    p.add_argument("--to", required=True, metavar="URL|file", dest="target",
+                   help="redis://host:port/db, rediss://…, unix:///path, or `file`")
+    p.add_argument("--dry-run", action="store_true", help="check and report, change nothing")
+    p.set_defaults(run=_migrate)
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    import time
+
+    from ..composition import Composition
+    from ..config_schema import check_pool_url
+    from ..errors import ConfigError
+    from ..pool.migrate import migrate_to_file, migrate_to_redis
+    from ..pool.redis_client import shown
+
+    root = Composition.load()
+    now = time.time()
+    if args.target == "file":
+        if not root.config.pool.url:
+            raise ConfigError("`pool migrate --to file` moves the configured shared pool back: [pool] url (or "
+                              "CODEX_FSM_POOL_URL) names none")
+        store, vault = root.shared_pool_at(root.config.pool.url)
+        report = migrate_to_file(store, vault, root.file_pool(), root.account_homes, now, root.alive,
+                                 dry_run=args.dry_run)
+        after = "Remove `url` from [pool] (or unset CODEX_FSM_POOL_URL) on every machine of that pool."
+    else:
+        check_pool_url(args.target, "--to")
+        store, vault = root.shared_pool_at(args.target)
+        report = migrate_to_redis(root.file_pool(), root.account_homes, store, vault, now, root.alive,
+                                  dry_run=args.dry_run)
+        after = (f"Set `url = {for_terminal(json.dumps(shown(args.target)))}` under [pool] (or CODEX_FSM_POOL_URL), "
+                 "with its password, and `key_file` on every machine that shares the pool.")
+    for line in report.lines():
+        print(line)
+    if not args.dry_run:
+        print(f"Next: {after}")
+    return 0
+
+
 # One registration function per subcommand (see the module's doc).
-SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (_register_new_key,)
+SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (_register_new_key, _register_migrate)
