@@ -44,7 +44,7 @@ class Finding:
 
 @dataclass
 class DoctorContext:
-    store: PoolStore
+    store: PoolStore | None  # the pool file; None with a pool shared across machines (``shared``)
     homes: AccountHomes
     now: float
     alive: Callable = field(default=lambda lease: True)
@@ -52,7 +52,7 @@ class DoctorContext:
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     # set by the binary check when it runs: (native path, the environment it ran with, its version)
     codex: tuple[Path, dict[str, str], tuple[int, int, int]] | None = None
-    # The pool shared across machines, when ``[pool] url`` names one (``store`` is then its store too).
+    # The pool shared across machines, when ``[pool] url`` names one.
     shared: "SharedPool | None" = None
 
 
@@ -60,8 +60,8 @@ Check = Callable[[DoctorContext], list[Finding]]
 
 
 def check_pool_file(ctx: DoctorContext) -> list[Finding]:
-    if ctx.shared is not None:
-        return []  # check_shared_pool reads the shared pool's document once its server has answered
+    if ctx.store is None:
+        return []  # a shared pool: check_shared_pool reads its document once its server has answered
     try:
         ctx.pool = ctx.store.load()
     except CodexFsmError as exc:
@@ -105,8 +105,8 @@ def check_shared_logins(ctx: DoctorContext) -> list[Finding]:
 
 
 def check_pool_lock(ctx: DoctorContext) -> list[Finding]:
-    if ctx.shared is not None:
-        return []  # the shared pool's lock is a Redis key that frees itself (redis_store.LOCK_EXPIRY_S)
+    if ctx.store is None:
+        return []  # a shared pool's lock is a Redis key that frees itself (redis_store.LOCK_EXPIRY_S)
     if not ctx.store.lock_path.parent.exists():
         # A fresh install: the first `accounts import` creates the home (0700) and its lock file.
         return [Finding("ok", "pool lock", f"{ctx.store.lock_path} will be created with the pool")]
@@ -420,12 +420,12 @@ def _describe_failure(exc: Exception) -> str:
 
 
 def _shared_pool(root: Composition) -> "SharedPool | None":
-    """The pool shared across machines, built without its key (which the checks report on themselves)."""
+    """The pool shared across machines, opened by the checks: they report an unusable URL or key themselves."""
     if not root.shared_pool:
         return None
     from .doctor_shared_pool import SharedPool
 
-    return SharedPool(root.shared_store, root.config.pool.key_file, lambda: root.vault)  # type: ignore[arg-type,return-value]
+    return SharedPool(lambda: root.shared_store, root.config.pool.key_file, lambda: root.vault)  # type: ignore[return-value]
 
 
 def main(argv: list[str]) -> int:
@@ -435,8 +435,8 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     root = Composition.load(despite_config_errors=True)  # a broken config is one of the findings
     shared = _shared_pool(root)
-    ctx = DoctorContext(store=root.pool_store if shared is None else shared.store,  # type: ignore[arg-type]
-                        homes=root.account_homes, now=time.time(), alive=root.alive, env=root.env, shared=shared)
+    ctx = DoctorContext(store=root.pool_store if shared is None else None, homes=root.account_homes,  # type: ignore[arg-type]
+                        now=time.time(), alive=root.alive, env=root.env, shared=shared)
     findings = run_checks(ctx)
     for finding in findings:
         if args.quiet and finding.severity == "ok":

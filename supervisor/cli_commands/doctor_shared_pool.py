@@ -8,10 +8,10 @@ finding names an account by its id and a server without its password).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Callable
 
-from ..errors import CodexFsmError, CredentialError, PoolKeyError, PoolUnavailable
+from ..errors import CodexFsmError, ConfigError, CredentialError, PoolKeyError, PoolUnavailable
 from ..pool.redis_client import PASSWORD_ENV, shown, unavailable_as_pool_error
 from ..pool.redis_vault import KEY_CHECK_KEY
 from ..terminal_text import for_terminal
@@ -29,20 +29,30 @@ DURABLE_FSYNC = ("always", "everysec")
 LOSS = "a Redis restart may lose rotated tokens (a refresh token that is lost cannot be used again)"
 
 
-@dataclass(frozen=True)
 class SharedPool:
-    """What doctor examines of a shared pool: its store, usable without the key, and its vault, made with
-    the key (raising ``PoolKeyError`` when the key file is missing or unusable)."""
+    """What doctor examines of a shared pool: its store, opened without the key (``ConfigError`` when
+    redis-py cannot open the URL), and its vault, made with the key (``PoolKeyError`` when the key file is
+    missing or unusable)."""
 
-    store: "RedisPoolStore"
-    key_file: str
-    vault: Callable[[], "RedisVault"]
+    def __init__(self, open_store: Callable[[], "RedisPoolStore"], key_file: str,
+                 vault: Callable[[], "RedisVault"]) -> None:
+        self._open_store = open_store
+        self.key_file = key_file
+        self.vault = vault
+
+    @cached_property
+    def store(self) -> "RedisPoolStore":
+        return self._open_store()
 
 
 def server_findings(ctx: DoctorContext, shared: SharedPool) -> list[Finding]:
     """The server answers a PING, keeps an append-only file, and holds a pool document (read into
     ``ctx.pool`` for the lease and home checks)."""
-    store = shared.store
+    try:
+        store = shared.store
+    except ConfigError as exc:
+        return [Finding("error", SERVER, str(exc), "correct [pool] url (or CODEX_FSM_POOL_URL); `codex-fsm config` "
+                        "shows where it is set")]
     try:
         with unavailable_as_pool_error(store.url, "answer a PING"):
             store.client.ping()
@@ -106,6 +116,8 @@ def login_findings(ctx: DoctorContext, shared: SharedPool) -> list[Finding]:
         vault = shared.vault()
     except PoolKeyError as exc:
         return [Finding("error", KEY, str(exc), fix)]
+    except ConfigError:
+        return []  # the key file is usable, the URL is not: the server check said so
     if ctx.pool is None:
         return []  # the server or its document is unusable (the server check said why): nothing to compare
     try:

@@ -41,8 +41,8 @@ class World:
     accounts: list[str]
 
     def context(self, vault=None) -> doctor.DoctorContext:
-        shared = SharedPool(self.store, str(self.key_file), vault or (lambda: self.vault))
-        return doctor.DoctorContext(store=self.store, homes=self.homes, now=NOW, alive=lambda lease: True,
+        shared = SharedPool(lambda: self.store, str(self.key_file), vault or (lambda: self.vault))
+        return doctor.DoctorContext(store=None, homes=self.homes, now=NOW, alive=lambda lease: True,
                                     env={}, shared=shared)
 
 
@@ -244,6 +244,17 @@ def test_doctor_with_an_unreachable_server_and_no_key_file_says_so_without_a_tra
     assert f"ERROR   shared pool: the shared pool at redis://***@127.0.0.1:{port}/0 is unavailable" in captured.out
     assert "ERROR   pool key: the pool key file" in captured.out and "absent.key does not exist" in captured.out
     assert "could not be checked" not in captured.out  # no check trips over the missing server or key
+    assert PASSWORD not in captured.out + captured.err and "Traceback" not in captured.err
+
+
+def test_a_url_redis_py_cannot_open_is_one_error_and_the_other_checks_still_run(shared_env, monkeypatch,
+                                                                             capsys) -> None:
+    monkeypatch.setenv("CODEX_FSM_POOL_URL", f"redis://:{PASSWORD}@127.0.0.1:6379/0?sockettimeout=1")
+    assert main(["doctor"]) == 1
+    captured = capsys.readouterr()
+    [error] = [line for line in captured.out.splitlines() if line.startswith("ERROR   shared pool")]
+    assert "redis://***@127.0.0.1:6379/0" in error and "cannot be opened" in error
+    assert "could not be checked" not in captured.out and "OK      logs" in captured.out
     assert PASSWORD not in captured.out + captured.err and "Traceback" not in captured.err
 
 
