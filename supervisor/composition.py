@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from .pool.redis_store import RedisPoolStore
     from .pool.redis_vault import RedisVault
     from .pool.leases import OwnerCheck, ProcessIdentity
+    from .pool.redis_store import RedisPoolStore
     from .pool.vault import CredentialVault
     from .pool.session_pool import SessionPool
     from .pool.store import PoolStore
@@ -83,15 +84,21 @@ class Composition:
         """The pool file at its configured place, or the shared pool at ``[pool] url``, with the configured
         lock wait. A shared pool without a usable key file is refused here, before any command uses it."""
         if self.shared_pool:
-            from .pool.redis_client import connect
-            from .pool.redis_store import RedisPoolStore
-
             self._pool_key()
-            return RedisPoolStore(connect(self.config.pool.url, self.env), self.config.pool.url,  # type: ignore[return-value]
-                                  self.config.pool.lock_timeout_s)
+            return self.shared_store  # type: ignore[return-value]
         from .pool.locations import pool_store
 
         return pool_store(self.env, self.config.pool.lock_timeout_s)
+
+    @cached_property
+    def shared_store(self) -> "RedisPoolStore":
+        """The shared pool at ``[pool] url`` before its key is checked: what doctor examines, which reports
+        an unusable key as one of its findings. Every other command uses ``pool_store``."""
+        from .pool.redis_client import connect
+        from .pool.redis_store import RedisPoolStore
+
+        return RedisPoolStore(connect(self.config.pool.url, self.env), self.config.pool.url,
+                              self.config.pool.lock_timeout_s)
 
     @cached_property
     def account_homes(self) -> "AccountHomes":

@@ -1,5 +1,5 @@
 """``codex-fsm doctor``: check the pool, the Codex binary, CODEX_HOME, the config and the logs folder,
-and say how to fix what is wrong.
+and say how to fix what is wrong. A pool shared across machines gets its own checks (``doctor_shared_pool``).
 
 Each check is a function from the shared context to findings; append new checks to ``CHECKS``.
 Doctor only reads: it never rewrites the pool file or a credential.
@@ -16,7 +16,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
 from .. import paths
 from ..composition import Composition
@@ -27,6 +27,9 @@ from ..pool.lock import PoolLock
 from ..pool.model import Pool
 from ..pool.store import PoolStore, parse_pool
 from ..terminal_text import for_terminal
+
+if TYPE_CHECKING:
+    from .doctor_shared_pool import SharedPool
 
 LOCK_PROBE_TIMEOUT_S = 1.0
 
@@ -41,7 +44,7 @@ class Finding:
 
 @dataclass
 class DoctorContext:
-    store: PoolStore
+    store: PoolStore | None  # the pool file; None with a pool shared across machines (``shared``)
     homes: AccountHomes
     now: float
     alive: Callable = field(default=lambda lease: True)
@@ -49,12 +52,16 @@ class DoctorContext:
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     # set by the binary check when it runs: (native path, the environment it ran with, its version)
     codex: tuple[Path, dict[str, str], tuple[int, int, int]] | None = None
+    # The pool shared across machines, when ``[pool] url`` names one.
+    shared: "SharedPool | None" = None
 
 
 Check = Callable[[DoctorContext], list[Finding]]
 
 
 def check_pool_file(ctx: DoctorContext) -> list[Finding]:
+    if ctx.store is None:
+        return []  # a shared pool: check_shared_pool reads its document once its server has answered
     try:
         ctx.pool = ctx.store.load()
     except CodexFsmError as exc:
@@ -79,7 +86,27 @@ def _command(*words: object) -> str:
     return shlex.join(str(word) for word in words)
 
 
+def check_shared_pool(ctx: DoctorContext) -> list[Finding]:
+    """The shared pool's server, its persistence and its document."""
+    if ctx.shared is None:
+        return []
+    from .doctor_shared_pool import server_findings
+
+    return server_findings(ctx, ctx.shared)
+
+
+def check_shared_logins(ctx: DoctorContext) -> list[Finding]:
+    """The shared pool's key and the logins it encrypts."""
+    if ctx.shared is None:
+        return []
+    from .doctor_shared_pool import login_findings
+
+    return login_findings(ctx, ctx.shared)
+
+
 def check_pool_lock(ctx: DoctorContext) -> list[Finding]:
+    if ctx.store is None:
+        return []  # a shared pool's lock is a Redis key that frees itself (redis_store.LOCK_EXPIRY_S)
     if not ctx.store.lock_path.parent.exists():
         # A fresh install: the first `accounts import` creates the home (0700) and its lock file.
         return [Finding("ok", "pool lock", f"{ctx.store.lock_path} will be created with the pool")]
@@ -119,9 +146,12 @@ def check_account_homes(ctx: DoctorContext) -> list[Finding]:
     if ctx.pool is None:
         return []
     findings = []
+    shared = ctx.shared is not None
     for record in ctx.pool.accounts:
-        problems = [str(p) for p in ctx.homes.check(record.id)]
-        if ctx.homes.exists(record.id):
+        # A shared pool keeps the logins in Redis: a home holds one only while this host leases the account.
+        problems = [str(p) for p in ctx.homes.check(record.id, login_kept_here=not shared)]
+        in_home = ctx.homes.exists(record.id)
+        if in_home:
             try:
                 read_auth_file(ctx.homes.auth_path(record.id))
             except CodexFsmError as exc:
@@ -131,7 +161,9 @@ def check_account_homes(ctx: DoctorContext) -> list[Finding]:
                                  "log in again with `codex login`, then `codex-fsm accounts import`")
                          for p in problems]
         else:
-            findings.append(Finding("ok", f"account {record.id}", f"home {ctx.homes.home(record.id)}"))
+            where = ("" if not shared else "; it holds this host's working copy of the login" if in_home
+                     else "; the login is in the shared pool")
+            findings.append(Finding("ok", f"account {record.id}", f"home {ctx.homes.home(record.id)}{where}"))
     return findings
 
 
@@ -362,10 +394,9 @@ def check_logs_dir(ctx: DoctorContext) -> list[Finding]:
         Finding("ok", "logs", f"{logs}: writable, {len(list_logs(logs))} transition log(s)")]
 
 
-CHECKS: list[Check] = [check_fsm_home, check_pool_file, check_pool_lock, check_leases, check_account_homes,
-                       check_orphan_homes, check_codex_config, check_codex_binary, check_codex_features,
-                       check_codex_home, check_fsm_config,
-                       check_logs_dir]
+CHECKS: list[Check] = [check_fsm_home, check_pool_file, check_shared_pool, check_pool_lock, check_leases,
+                       check_account_homes, check_shared_logins, check_orphan_homes, check_codex_config,
+                       check_codex_binary, check_codex_features, check_codex_home, check_fsm_config, check_logs_dir]
 
 
 def run_checks(ctx: DoctorContext, checks: list[Check] = CHECKS) -> list[Finding]:
@@ -388,14 +419,24 @@ def _describe_failure(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def _shared_pool(root: Composition) -> "SharedPool | None":
+    """The pool shared across machines, opened by the checks: they report an unusable URL or key themselves."""
+    if not root.shared_pool:
+        return None
+    from .doctor_shared_pool import SharedPool
+
+    return SharedPool(lambda: root.shared_store, root.config.pool.key_file, lambda: root.vault)  # type: ignore[return-value]
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="codex-fsm doctor",
                                      description="Check the account pool, Codex and codex-fsm's own setup.")
     parser.add_argument("--quiet", action="store_true", help="show only problems")
     args = parser.parse_args(argv)
     root = Composition.load(despite_config_errors=True)  # a broken config is one of the findings
-    ctx = DoctorContext(store=root.pool_store, homes=root.account_homes, now=time.time(),
-                        alive=root.alive, env=root.env)
+    shared = _shared_pool(root)
+    ctx = DoctorContext(store=root.pool_store if shared is None else None, homes=root.account_homes,  # type: ignore[arg-type]
+                        now=time.time(), alive=root.alive, env=root.env, shared=shared)
     findings = run_checks(ctx)
     for finding in findings:
         if args.quiet and finding.severity == "ok":

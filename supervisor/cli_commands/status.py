@@ -1,11 +1,18 @@
-"""``codex-fsm status [--json]``: the live supervised sessions and the pool at a glance."""
+"""``codex-fsm status [--json]``: the live supervised sessions and the pool at a glance.
+
+A session is one process that holds the pool's leases or writes a status file here: in a pool shared
+across machines, the sessions of every host (known from their leases), those of this host with what their
+status files add (state, session id). A process of this host is shown once, its status and its leases
+together (matched by host and pid).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
+from typing import Callable
 
 from .. import paths
 from ..adapters.status_file import live_sessions
@@ -14,26 +21,44 @@ from ..pool import admin
 from ..terminal_text import for_terminal
 
 _BAR_WIDTH = 10
+# A host name comes from whoever wrote the lease: one too long for a column is cut.
+_HOST_WIDTH = 24
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="codex-fsm status", description=__doc__.split(":", 1)[1].strip())
+@dataclass
+class _Session:
+    host: str
+    pid: int
+    status: dict | None = None  # this host's status file of the process, when it writes one
+    leases: list[dict] = field(default_factory=list)
+
+
+def main(argv: list[str], clock: Callable[[], float] = time.time) -> int:
+    summary = __doc__.split(":", 1)[1].split("\n")[0].strip()
+    parser = argparse.ArgumentParser(prog="codex-fsm status", description=summary)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     root = Composition.load()
-    now = time.time()
-    sessions = [asdict(s) for s in live_sessions(paths.run_dir(root.env))]
-    accounts = admin.account_rows(root.pool_store.load(), now, root.alive)
+    now = clock()
+    here = root.owner.host
+    pool = root.pool_store.load()
+    sessions = [{**asdict(s), "host": here} for s in live_sessions(paths.run_dir(root.env))]
+    leases = admin.lease_rows(pool, now, root.alive)
+    merged = _merged(sessions, leases, here)
+    accounts = admin.account_rows(pool, now, root.alive)
     if args.json:
-        print(json.dumps({"sessions": sessions, "accounts": accounts}, sort_keys=True))
+        print(json.dumps({"sessions": sessions, "leases": leases, "accounts": accounts}, sort_keys=True))
         return 0
-    # Every text below comes from files (status files, the pool file) that anything could have written.
-    print(f"sessions ({len(sessions)}):" if sessions else "sessions: none running")
-    for s in sessions:
-        print(f"  pid {s['pid']:<7} {s['kind']:<4} {for_terminal(s['state']):<11} "
-              f"since {_clock(s['state_since'], '%H:%M:%S')}  "
-              f"account {for_terminal(s['account'] or '-')}  "
-              f"session {for_terminal(s['session_id'] or '(not yet known)')}")
+    # Every text below comes from files (status files, the pool) that anything could have written; in a
+    # shared pool the hosts were written by other machines.
+    print(f"sessions ({len(merged)}):" if merged else "sessions: none running")
+    hosts = [_host(s.host, here) for s in merged]
+    width = max(map(len, hosts), default=0)
+    for s, host in zip(merged, hosts, strict=True):
+        print(f"  {host:<{width}}  pid {s.pid:<7} {_session_text(s, here)}".rstrip())
+        for lease in s.leases:
+            print(f"      lease {for_terminal(_clipped(lease['account'], 16)):<16} "
+                  f"{for_terminal(lease['purpose']):<9}  expires in {max(0.0, lease['expires_at'] - now):.0f} s")
     print(f"accounts ({len(accounts)}):" if accounts else "accounts: none (add one with `codex-fsm accounts import`)")
     for row in accounts:
         quota = row['quota_remaining_percent']
@@ -44,6 +69,37 @@ def main(argv: list[str]) -> int:
             name = family.get("limit_name") or family["limit_id"]
             print(f"    {for_terminal(_clipped(name, 14)):<14} {_bars(family)}{_refused(family)}")
     return 0
+
+
+def _merged(sessions: list[dict], leases: list[dict], here: str) -> list[_Session]:
+    """One entry per process: this host's first, then by host and pid. Marks each lease ``local`` when
+    its holder also has a status file here."""
+    by_process: dict[tuple[str, int], _Session] = {}
+    for status in sessions:
+        by_process[(here, status["pid"])] = _Session(here, status["pid"], status=status)
+    for lease in leases:
+        key = (lease["host"], lease["pid"])
+        holder = by_process.setdefault(key, _Session(*key))
+        holder.leases.append(lease)
+        lease["local"] = holder.status is not None
+    return sorted(by_process.values(), key=lambda s: (s.host != here, s.host, s.pid))
+
+
+def _host(host: str, here: str) -> str:
+    shown = for_terminal(host, max_chars=_HOST_WIDTH)
+    return f"{shown} (this host)" if host == here else shown
+
+
+def _session_text(session: _Session, here: str) -> str:
+    s = session.status
+    if s is None:
+        # A process of this host without a status file is not a supervised session (an `accounts`
+        # command refreshing a token, say); one of another host has its status file there.
+        return "(no status file)" if session.host == here else ""
+    return (f"{s['kind']:<4} {for_terminal(s['state']):<11} "
+            f"since {_clock(s['state_since'], '%H:%M:%S')}  "
+            f"account {for_terminal(s['account'] or '-')}  "
+            f"session {for_terminal(s['session_id'] or '(not yet known)')}")
 
 
 def _clipped(text: str, width: int) -> str:

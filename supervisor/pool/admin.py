@@ -206,6 +206,19 @@ def account_rows(pool: Pool, now: float, alive: OwnerCheck) -> list[dict]:
     return [_row(record, now, alive) for record in pool.accounts]
 
 
+def lease_rows(pool: Pool, now: float, alive: OwnerCheck) -> list[dict]:
+    """Every live lease of the pool (a stale one is held by no one), by host and pid: which process holds
+    which account, for what, until when. Never a token or an email; the host is what the holder wrote."""
+    rows = []
+    for record in pool.accounts:
+        lease = live_lease(record, now, alive)
+        if lease is not None:
+            rows.append({"host": lease.host, "pid": lease.owner_pid, "purpose": lease.purpose,
+                         "account": record.label, "account_id": record.id, "expires_at": lease.expires_at,
+                         "generation": lease.generation})
+    return sorted(rows, key=lambda row: (row["host"], row["pid"], row["account"]))
+
+
 def _remaining(snapshot: QuotaSnapshot, now: float) -> dict:
     """Remaining percent per window kind (None: the plan has no such window or it is not known), the
     kinds the plan has, and the source's flags."""

@@ -187,8 +187,10 @@ class AccountHomes:
                             f"{exc.strerror or exc}") from exc
         return home
 
-    def check(self, account: str) -> list[OverlayProblem]:
-        """What is wrong with an account home, without changing anything."""
+    def check(self, account: str, login_kept_here: bool = True) -> list[OverlayProblem]:
+        """What is wrong with an account home, without changing anything. ``login_kept_here`` False: the
+        login lives elsewhere (a shared pool's Redis), so a home without one, or no home yet, is as it
+        should be; a home that is there is still checked."""
         home = self.home(account)
         problems: list[OverlayProblem] = []
 
@@ -196,12 +198,14 @@ class AccountHomes:
             problems.append(OverlayProblem(account, entry, problem))
 
         if not home.is_dir():
-            return [OverlayProblem(account, str(home), "the account home is missing")]
+            return [OverlayProblem(account, str(home), "the account home is missing")] if login_kept_here else []
         if home.stat().st_mode & 0o077:
             add(str(home), "the account home is readable by others (expected mode 0700)")
         auth = home / AUTH_FILE
         if auth.is_symlink() or not auth.is_file():
-            add(AUTH_FILE, "missing or not a regular file: the account has no credentials")
+            # In a shared pool a home holds a login only while a process of this host leases the account.
+            if login_kept_here or os.path.lexists(auth):
+                add(AUTH_FILE, "missing or not a regular file: the account has no credentials")
         elif auth.stat().st_mode & 0o077:
             add(AUTH_FILE, "readable by others (expected mode 0600)")
         for entry in sorted(home.iterdir(), key=lambda p: p.name):

@@ -80,3 +80,106 @@ def test_the_families_of_each_account_are_shown_in_text_and_json(env, store, hom
     assert rows["acct1"]["quota_remaining_percent"]["allowed"] is True
     assert rows["acct2"]["quota_remaining_percent"]["windows"] == ["weekly"]
     assert rows["acct1"]["cooldown"]["family"] == "codex_bengalfox"
+
+
+# -- the leases of every host ---------------------------------------------------------------------
+
+NOW = 1_900_000_000.0
+HERE = "box-a"
+HOSTILE_HOST = "\x1b]0;owned\x07box-c\r\n  fake-row"
+
+
+def _lease_everywhere(store, homes, monkeypatch) -> dict[str, str]:
+    """A pool file as a shared pool holds it: leases of this host (a supervised session with its status
+    file, a process without one), of another host, of a host with a hostile name, and stale ones."""
+    from supervisor.pool.leases import process_start
+    from supervisor.pool.model import Lease
+
+    monkeypatch.setenv("CODEX_FSM_POOL_HOST", HERE)
+    me, parent = os.getpid(), os.getppid()
+    leases = {
+        "child": Lease(me, process_start(me), HERE, NOW + 25, 3, "child"),
+        "successor": Lease(me, process_start(me), HERE, NOW + 20, 5, "successor"),
+        "refresh here": Lease(parent, process_start(parent), HERE, NOW + 8, 2, "refresh"),
+        "remote": Lease(4242, "77", "box-b", NOW + 12, 7, "session"),
+        "hostile": Lease(4343, "78", HOSTILE_HOST, NOW + 5, 1, "refresh"),
+        "expired": Lease(5555, "79", "box-b", NOW - 1, 9, "session"),
+        "dead here": Lease(me, "an earlier process with this pid", HERE, NOW + 30, 4, "session"),
+    }
+    accounts = {name: add_account(store, homes, n) for n, name in enumerate(leases, start=1)}
+
+    def lease(pool) -> None:
+        for name, record_lease in leases.items():
+            pool.get(accounts[name]).lease = record_lease
+    store.mutate(lease)
+    return accounts
+
+
+def test_the_sessions_of_every_host_are_listed_once_each_with_their_leases(env, store, homes, monkeypatch,
+                                                                            capsys) -> None:
+    from supervisor.cli_commands import status as status_command
+
+    _lease_everywhere(store, homes, monkeypatch)
+    StatusFile(env["fsm"] / "run", os.getpid(), NOW - 60).update("running", "acct1", "s-0001", NOW - 30)
+    assert status_command.main([], clock=lambda: NOW) == 0
+    lines = capsys.readouterr().out.splitlines()
+    sessions = lines[:lines.index("accounts (7):")]
+    assert sessions[0] == "sessions (4):"  # the local session once, with both its leases; no stale lease
+    width = 24  # the hostile host, escaped and cut to its column
+    local, *_ = [i for i, line in enumerate(sessions) if f"pid {os.getpid()} " in line]
+    assert sessions[local].startswith(f"  {'box-a (this host)':<{width}}  pid {os.getpid():<7} tui  running ")
+    assert "account acct1  session s-0001" in sessions[local]
+    assert sessions[local + 1:local + 3] == ["      lease acct1            child      expires in 25 s",
+                                             "      lease acct2            successor  expires in 20 s"]
+    without_file = next(i for i, line in enumerate(sessions) if f"pid {os.getppid()} " in line)
+    assert sessions[without_file].endswith("(no status file)")
+    assert sessions[without_file + 1] == "      lease acct3            refresh    expires in 8 s"
+    remote = sessions.index(f"  {'box-b':<{width}}  pid 4242")
+    assert sessions[remote + 1] == "      lease acct4            session    expires in 12 s"
+    assert max(local, without_file) < remote  # this host's first
+    hostile = next(i for i, line in enumerate(sessions) if "pid 4343" in line)
+    assert sessions[hostile].startswith("  \\x1b]0;owned\\x07box-c\\x…  pid 4343")
+    assert _raw_controls("\n".join(lines)) == []
+    assert not any(line.lstrip().startswith("fake-row") for line in lines)
+    assert len(sessions) == 1 + 4 + 5  # a header, four processes, five live leases
+
+
+def test_the_json_lists_the_live_leases_with_their_hosts_and_never_a_token_or_an_email(env, store, homes,
+                                                                                     monkeypatch, capsys) -> None:
+    from supervisor.cli_commands import status as status_command
+
+    accounts = _lease_everywhere(store, homes, monkeypatch)
+    StatusFile(env["fsm"] / "run", os.getpid(), NOW - 60).update("running", "acct1", "s-0001", NOW - 30)
+    assert status_command.main(["--json"], clock=lambda: NOW) == 0
+    out = capsys.readouterr().out
+    shown = json.loads(out)
+    me, parent = os.getpid(), os.getppid()
+    assert shown["leases"] == sorted([
+        {"host": HERE, "pid": me, "purpose": "child", "account": "acct1", "account_id": accounts["child"],
+         "expires_at": NOW + 25, "generation": 3, "local": True},
+        {"host": HERE, "pid": me, "purpose": "successor", "account": "acct2", "account_id": accounts["successor"],
+         "expires_at": NOW + 20, "generation": 5, "local": True},
+        {"host": HERE, "pid": parent, "purpose": "refresh", "account": "acct3",
+         "account_id": accounts["refresh here"], "expires_at": NOW + 8, "generation": 2, "local": False},
+        {"host": "box-b", "pid": 4242, "purpose": "session", "account": "acct4", "account_id": accounts["remote"],
+         "expires_at": NOW + 12, "generation": 7, "local": False},
+        {"host": HOSTILE_HOST, "pid": 4343, "purpose": "refresh", "account": "acct5",
+         "account_id": accounts["hostile"], "expires_at": NOW + 5, "generation": 1, "local": False},
+    ], key=lambda row: (row["host"], row["pid"], row["account"]))
+    assert [(s["host"], s["pid"], s["session_id"]) for s in shown["sessions"]] == [(HERE, me, "s-0001")]
+    assert "example.invalid" not in out and "rt_fake" not in out and "\x1b" not in out  # JSON escapes it
+
+
+def test_a_pool_file_without_leases_shows_only_this_hosts_sessions(env, store, homes, monkeypatch, capsys) -> None:
+    from supervisor.cli_commands import status as status_command
+
+    monkeypatch.setenv("CODEX_FSM_POOL_HOST", HERE)
+    add_account(store, homes, 1)
+    StatusFile(env["fsm"] / "run", os.getpid(), NOW - 60).update("waiting", None, None, NOW - 30)
+    assert status_command.main([], clock=lambda: NOW) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "sessions (1):"
+    assert lines[1].startswith(f"  box-a (this host)  pid {os.getpid():<7} tui  waiting ")
+    assert lines[2] == "accounts (1):"
+    assert main(["status", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["leases"] == []

@@ -84,6 +84,20 @@ def test_check_reports_missing_credentials_and_loose_modes(homes: AccountHomes) 
     assert "missing" in homes.check("a-0000000099")[0].problem
 
 
+def test_a_home_without_a_login_is_fine_when_the_login_is_kept_elsewhere(homes: AccountHomes) -> None:
+    home = homes.sync("a-0000000001")
+    assert homes.check("a-0000000001", login_kept_here=False) == []
+    assert homes.check("a-0000000099", login_kept_here=False) == []  # no home yet: made by the first lease
+    home.chmod(0o755)
+    (home / "auth.json").mkdir()  # what is there is still checked
+    found = {p.entry: p.problem for p in homes.check("a-0000000001", login_kept_here=False)}
+    assert "no credentials" in found["auth.json"] and "0700" in found[str(home)]
+    (home / "auth.json").rmdir()
+    homes.write_auth("a-0000000001", auth_bytes())
+    (home / "auth.json").chmod(0o644)
+    assert "0600" in homes.check("a-0000000001", login_kept_here=False)[-1].problem
+
+
 def test_recover_adopts_a_newer_complete_leftover_and_removes_leftovers(homes: AccountHomes) -> None:
     homes.write_auth("a-0000000001", auth_bytes(refresh="rt_old", last_refresh="2026-01-01T00:00:00.000000Z"))
     home = homes.home("a-0000000001")
