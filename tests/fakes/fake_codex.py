@@ -334,7 +334,11 @@ def main() -> None:
     if words and words[0] not in ("resume", "fork") and " " not in words[0]:
         print(f"fake codex {words[0]} on {ACCOUNT}", flush=True)  # a non-interactive subcommand
         if control("hold-exec").exists():
-            control(f"exec-running-{os.getpid()}").write_text(ACCOUNT)
+            # Renamed into place: a test that sees the file may read it at once (a plain write could be
+            # seen empty, before its text lands).
+            partial = control(f".exec-running-{os.getpid()}.partial")
+            partial.write_text(ACCOUNT)
+            partial.rename(control(f"exec-running-{os.getpid()}"))
             wait_for_file(control("release-exec"))
         code = control("exit-code")
         sys.exit(int(code.read_text()) if code.exists() else 0)
