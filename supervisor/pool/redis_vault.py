@@ -139,6 +139,7 @@ class RedisVault:
     def remove(self, account: str) -> Removal:
         self.store.stage(credentials_key(account), None)
         self._checked_out.pop(account, None)
+        self._made.discard(account)
         return self.homes.remove(account)
 
     def recover(self, account: str) -> bool:
@@ -209,4 +210,5 @@ class RedisVault:
     def discard(self, account: str) -> None:
         self._checked_out.pop(account, None)
         if account in self._made:
+            self._made.discard(account)
             self.homes.auth_path(account).unlink(missing_ok=True)

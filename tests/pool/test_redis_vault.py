@@ -206,6 +206,16 @@ def test_discard_keeps_a_file_this_vault_did_not_make(host, account) -> None:
     assert read_auth_file(path).refresh_token == "rt_someone_elses"
 
 
+def test_discard_after_an_earlier_discard_keeps_a_file_made_since_by_someone_else(host, account) -> None:
+    """Regression: the vault remembered a copy it made after that copy was gone, so a later discard (a lease
+    lost before any child started) removed the copy another codex-fsm of this machine had checked out since."""
+    host.vault.checkout(account)
+    host.vault.discard(account)
+    codex_refreshes(_home_auth(host, account), 1, "rt_another_process", NEWER)
+    host.vault.discard(account)
+    assert read_auth_file(_home_auth(host, account)).refresh_token == "rt_another_process"
+
+
 def test_recover_adopts_a_newer_local_copy_and_removes_it_after_commit(host, account) -> None:
     path = _home_auth(host, account)
     codex_refreshes(path, 1, "rt_left_behind", NEWER)
