@@ -37,6 +37,10 @@ class SessionPool:
         self._ttl = lease_ttl_s
         self._alive = alive or (lambda lease: owner_alive(lease, self._owner.host))
         self._held: dict[str, int] = {}
+        # Leases this session lost to another holder, by account, with their generation: what it reports of
+        # those accounts later (a child still running there until it is rotated away) is older than the new
+        # holder's, and is dropped until this session leases the account again.
+        self._lost: dict[str, int] = {}
 
     @property
     def held(self) -> dict[str, int]:
@@ -58,6 +62,7 @@ class SessionPool:
             if purpose == SESSION_PURPOSE:
                 record.last_used = now
             self._held[record.id] = lease.generation
+            self._lost.pop(record.id, None)
             return AccountLeased(at=now, account=record.id)
 
     def never_probed(self, limit: int, exclude: tuple[str, ...], now: float) -> list[str]:
@@ -135,7 +140,7 @@ class SessionPool:
                 else:
                     lost.append(account)
         for account in lost:
-            del self._held[account]
+            self._lost[account] = self._held.pop(account)
             # Superseded: the newer holder owns the login now; this host never writes it back.
             self._vault.discard(account)
         return [LeaseLost(at=now, account=account) for account in lost]
@@ -155,6 +160,8 @@ class SessionPool:
                 if held_by(record, self._owner, generation):
                     self._vault.write_back(account)
                     record.lease = None
+                else:
+                    self._lost[account] = generation
         for account in held:
             self._vault.discard(account)
 
@@ -167,7 +174,7 @@ class SessionPool:
     def _superseded(self, record: AccountRecord) -> bool:
         """Whether this session held ``record``'s account under a generation that another lease has since
         replaced: its marks of the account are then older than the new holder's, and are dropped."""
-        generation = self._held.get(record.id)
+        generation = self._held.get(record.id, self._lost.get(record.id))
         return generation is not None and not held_by(record, self._owner, generation)
 
     def _without_credentials(self, pool: Pool) -> tuple[str, ...]:

@@ -149,6 +149,29 @@ def test_marks_of_a_holder_superseded_unawares_are_dropped(a, b, account) -> Non
     assert (record.quota, record.cooldown) == (mine, None)
 
 
+def test_marks_of_a_holder_that_heard_it_lost_the_lease_are_dropped(a, b, account) -> None:
+    """Regression: the heartbeat that reported LeaseLost also forgot the lost generation, so what the old
+    holder's child reported afterwards (until it was rotated away) overwrote the new holder's record."""
+    pool_a, pool_b = _taken_over(a, b, account)
+    mine = QuotaSnapshot((QuotaWindow(20.0, 300, NOW + 3600),), NOW + 41)
+    pool_b.record_quota(account, mine, NOW + 41)
+    assert pool_a.heartbeat(NOW + 42) == [LeaseLost(at=NOW + 42, account=account)]
+    stale = QuotaSnapshot((QuotaWindow(100.0, 300, NOW + 3600),), NOW + 43, limit_reached=True)
+    pool_a.record_quota(account, stale, NOW + 43)
+    pool_a.cool_down(account, NOW + 900, "usage_limit", NOW + 43)
+    pool_a.cool_down(account, NOW + 900, "workspace_stopped", NOW + 43, workspace=True)
+    record = b.store.load().get(account)
+    assert (record.quota, record.cooldown) == (mine, None)
+
+
+def test_marks_of_a_holder_whose_release_found_the_lease_taken_over_are_dropped(a, b, account) -> None:
+    pool_a, pool_b = _taken_over(a, b, account)
+    pool_a.release(account, NOW + 41)
+    assert _lease(b, account).host == "host-b"
+    pool_a.cool_down(account, NOW + 900, "usage_limit", NOW + 42)
+    assert b.store.load().get(account).cooldown is None
+
+
 def test_marks_count_again_once_the_account_is_leased_anew(a, b, account) -> None:
     pool_a, pool_b = _taken_over(a, b, account)
     assert pool_a.heartbeat(NOW + 41) == [LeaseLost(at=NOW + 41, account=account)]
