@@ -22,6 +22,7 @@ read an old document cannot hand out a generation that was already given.
 from __future__ import annotations
 
 import json
+import threading
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Callable, Iterator, TypeVar
 
@@ -74,8 +75,10 @@ class RedisPoolStore:
         self.client = client
         self.url = url
         self.lock_timeout_s = lock_timeout_s
-        self._staged: list[tuple[str, bytes | None]] | None = None
-        self._after_commit: list[Callable[[], None]] = []
+        # The open transaction's staged writes and after-commit steps, per thread (as the file store's lock
+        # is): a usage probe's worker saves refreshed tokens in transactions of its own while the loop's are
+        # open, and the two wait for each other at the pool lock like any two holders.
+        self._open = threading.local()
 
     @property
     def where(self) -> str:
@@ -118,7 +121,7 @@ class RedisPoolStore:
         block changed it; ``PoolSuperseded`` when the document changed under an expired lock."""
         from redis.exceptions import WatchError
 
-        if self._staged is not None:
+        if self._staged() is not None:
             raise PoolError(f"a transaction on {self.where} is already open in this process (nested pool transaction)")
         with self.lock():
             with unavailable_as_pool_error(self.url, "read the pool"):
@@ -129,13 +132,13 @@ class RedisPoolStore:
                     raw, validated = pipe.mget([POOL_KEY, VALIDATED_KEY])
                 pool = self._parse(raw, validated)
                 before = dump_pool(pool)
-                self._staged, self._after_commit = [], []
+                staged: list[tuple[str, bytes | None]] = []
+                after_commit: list[Callable[[], None]] = []
+                self._open.staged, self._open.after_commit = staged, after_commit
                 try:
                     yield pool
-                    staged, self._staged = self._staged, None
-                    after_commit = self._after_commit
                 finally:
-                    self._staged, self._after_commit = None, []
+                    self._open.staged = self._open.after_commit = None
                 changed = dump_pool(pool) != before
                 if not changed and not staged:
                     for callback in after_commit:
@@ -171,16 +174,22 @@ class RedisPoolStore:
 
     def stage(self, key: str, value: bytes | None) -> None:
         """Write ``value`` (None: delete) at ``key`` in the same EXEC as the open transaction's document."""
-        if self._staged is None:
+        staged = self._staged()
+        if staged is None:
             raise PoolError(f"a write of {key} outside a transaction on {self.where}")
-        self._staged.append((key, value))
+        staged.append((key, value))
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once the open transaction has been written (never when it failed): what must
         not happen before the shared pool holds the change, such as removing a local copy of it."""
-        if self._staged is None:
+        callbacks: list[Callable[[], None]] | None = getattr(self._open, "after_commit", None)
+        if callbacks is None:
             raise PoolError(f"an after-commit step outside a transaction on {self.where}")
-        self._after_commit.append(callback)
+        callbacks.append(callback)
+
+    def _staged(self) -> list[tuple[str, bytes | None]] | None:
+        """The writes staged so far in this thread's open transaction; None when it has none open."""
+        return getattr(self._open, "staged", None)
 
     def next_generation(self, record: AccountRecord) -> int:
         """The next lease generation of ``record``'s account, from its counter (INCR)."""

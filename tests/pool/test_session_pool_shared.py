@@ -4,6 +4,7 @@ account homes and its own RedisVault under the same key."""
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import fakeredis
@@ -287,3 +288,50 @@ def test_a_refresh_whose_lease_was_taken_over_meanwhile_is_not_saved(a, b, accou
     assert b.client.get(credentials_key(account)) == before[credentials_key(account).encode()]
     lease = _lease(b, account)
     assert (lease.host, lease.generation) == ("host-a", 2)  # the new holder's lease is left alone
+
+
+def test_a_probe_threads_refresh_waits_for_the_loops_open_transaction(a, account) -> None:
+    """Regression: the store kept its open transaction per instance, not per thread, so a usage probe's
+    worker saving a refreshed token while the loop's heartbeat held a transaction was refused as a
+    "nested pool transaction", after the old refresh token had been spent."""
+    in_flight, loop_in_transaction, probe_waits_for_lock = threading.Event(), threading.Event(), threading.Event()
+    loop_thread = threading.get_ident()
+    original_lock = a.client.lock
+
+    def lock(*args, **kwargs):
+        taken = original_lock(*args, **kwargs)
+        if threading.get_ident() != loop_thread and loop_in_transaction.is_set():
+            acquire = taken.acquire
+
+            def signalling_acquire(*a, **k):
+                probe_waits_for_lock.set()
+                return acquire(*a, **k)
+            taken.acquire = signalling_acquire
+        return taken
+    a.client.lock = lock
+
+    def the_loop_opens_a_transaction_meanwhile() -> None:
+        in_flight.set()
+        assert loop_in_transaction.wait(5), "the loop never opened its transaction"
+
+    outcome: list[object] = []
+
+    def probe() -> None:
+        try:
+            store = _credential_store(a, ScriptedTokenEndpoint(the_loop_opens_a_transaction_meanwhile))
+            outcome.append(store.refresh_credentials(account))
+        except BaseException as exc:  # noqa: BLE001 - reported by the test thread below
+            outcome.append(exc)
+        finally:
+            probe_waits_for_lock.set()
+
+    worker = threading.Thread(target=probe, name="usage-probe-test", daemon=True)
+    worker.start()
+    assert in_flight.wait(5), "the probe never refreshed"
+    with a.store.transaction():
+        loop_in_transaction.set()
+        assert probe_waits_for_lock.wait(5), "the probe never tried to save"
+    worker.join(5)
+    assert not worker.is_alive()
+    assert [type(result).__name__ for result in outcome] == ["Credentials"], outcome
+    assert stored_login(a, account).refresh_token == "rt_rotated"
