@@ -4,6 +4,7 @@ account homes and its own RedisVault under the same key."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 from pathlib import Path
 
@@ -14,14 +15,16 @@ from cryptography.fernet import Fernet
 from requests.adapters import BaseAdapter
 
 from supervisor.core.events import AccountLeased, LeaseLost, PoolExhausted
-from supervisor.core.quota import QuotaSnapshot, QuotaWindow
+from supervisor.core.quota import QuotaSnapshot, QuotaWindow, Thresholds
 from supervisor.errors import CredentialError
 from supervisor.pool.auth import read_auth_file
 from supervisor.pool.credentials import CredentialStore
-from supervisor.pool.leases import grant
+from supervisor.pool.leases import ProcessIdentity, grant
 from supervisor.pool.model import Lease
 from supervisor.pool.redis_store import POOL_KEY, PoolSuperseded, credentials_key, generation_key
+from supervisor.pool.redis_vault import RedisVault
 from supervisor.pool.refresh import TokenRefresher
+from supervisor.pool.session_pool import SessionPool
 
 from .fakes import FAR_FUTURE, fake_jwt
 from .redis_fakes import NOW, ExecSpy, Host, codex_refreshes, import_login, raw_values, shared_host, stored_login
@@ -180,6 +183,25 @@ def test_marks_count_again_once_the_account_is_leased_anew(a, b, account) -> Non
     assert pool_a.lease_candidate("session", (), NOW + 43) == AccountLeased(at=NOW + 43, account=account)
     pool_a.cool_down(account, NOW + 900, "usage_limit", NOW + 44)
     assert b.store.load().get(account).cooldown.reason == "usage_limit"
+
+
+def test_a_dead_holder_on_this_host_is_reclaimed_with_what_its_codex_refreshed(a, b, account) -> None:
+    """Another codex-fsm of this machine died after its child's Codex refreshed the token and before the
+    write-back: the next lease on this host stores that token before anyone uses the account."""
+    dead_owner = ProcessIdentity(os.getpid(), "start-of-a-process-that-died", "host-a")
+    dead = SessionPool(a.store, a.homes, lambda _: Thresholds(), owner=dead_owner, lease_ttl_s=3600,
+                       alive=a.alive, vault=RedisVault(a.store, a.homes, a.fernet, "pool.key"))
+    dead.lease_candidate("session", (), NOW)
+    dead.codex_home(account)
+    codex_refreshes(a.homes.auth_path(account), 1, "rt_only_on_host_a", NEWER)
+    # Host B cannot see that the holder died: its lease counts until it expires.
+    assert isinstance(b.session_pool().lease_candidate("session", (), NOW + 5), PoolExhausted)
+    live = a.session_pool()
+    assert live.lease_candidate("session", (), NOW + 5) == AccountLeased(at=NOW + 5, account=account)
+    assert stored_login(a, account).refresh_token == "rt_only_on_host_a"
+    assert not a.homes.auth_path(account).exists()  # the dead holder's copy, removed once Redis had it
+    home = live.codex_home(account)
+    assert read_auth_file(home / "auth.json").refresh_token == "rt_only_on_host_a"
 
 
 def test_release_writes_back_and_clears_the_lease_in_one_write(a, account) -> None:
