@@ -207,8 +207,9 @@ class RedisVault:
         self.store.after_commit(remember)
         return True
 
-    def discard(self, account: str) -> None:
+    def discard(self, account: str, keep_copy: bool = False) -> None:
         self._checked_out.pop(account, None)
         if account in self._made:
             self._made.discard(account)
-            self.homes.auth_path(account).unlink(missing_ok=True)
+            if not keep_copy:
+                self.homes.auth_path(account).unlink(missing_ok=True)

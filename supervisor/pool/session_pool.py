@@ -130,6 +130,7 @@ class SessionPool:
         if not self._held:
             return []
         lost: list[str] = []
+        in_use: set[str] = set()
         with self._store.transaction() as pool:
             for account, generation in self._held.items():
                 record = pool.get(account)
@@ -139,10 +140,12 @@ class SessionPool:
                     self._vault.write_back(account)
                 else:
                     lost.append(account)
+                    if self._held_by_a_neighbour(record):
+                        in_use.add(account)
         for account in lost:
             self._lost[account] = self._held.pop(account)
             # Superseded: the newer holder owns the login now; this host never writes it back.
-            self._vault.discard(account)
+            self._vault.discard(account, keep_copy=account in in_use)
         return [LeaseLost(at=now, account=account) for account in lost]
 
     def close(self, now: float) -> None:
@@ -153,7 +156,9 @@ class SessionPool:
 
     def _give_back(self, held: dict[str, int]) -> None:
         """End the leases in ``held``: the login written back and the lease cleared in one write, then the
-        working copies removed (also when the lease was superseded meanwhile)."""
+        working copies removed (also when the lease was superseded meanwhile, unless by another session of
+        this machine, whose copy it is now)."""
+        in_use: set[str] = set()
         with self._store.transaction() as pool:
             for account, generation in held.items():
                 record = pool.get(account)
@@ -162,8 +167,16 @@ class SessionPool:
                     record.lease = None
                 else:
                     self._lost[account] = generation
+                    if self._held_by_a_neighbour(record):
+                        in_use.add(account)
         for account in held:
-            self._vault.discard(account)
+            self._vault.discard(account, keep_copy=account in in_use)
+
+    def _held_by_a_neighbour(self, record: AccountRecord | None) -> bool:
+        """Whether another process of this machine holds ``record``'s account now: the account's home, and
+        the working copy in it, are that session's (its Codex may have just rotated the token there)."""
+        lease = None if record is None else record.lease
+        return lease is not None and lease.host == self._owner.host and not self._owner.owns(lease)
 
     def _update(self, account: str, change: Callable[[AccountRecord], None]) -> None:
         with self._store.transaction() as pool:

@@ -216,6 +216,18 @@ def test_discard_after_an_earlier_discard_keeps_a_file_made_since_by_someone_els
     assert read_auth_file(_home_auth(host, account)).refresh_token == "rt_another_process"
 
 
+def test_discard_keeping_the_copy_only_forgets_it(host, account) -> None:
+    """Another session of this machine holds the account now: the copy in the home is its."""
+    host.vault.checkout(account)
+    codex_refreshes(_home_auth(host, account), 1, "rt_neighbours", NEWER)
+    host.vault.discard(account, keep_copy=True)
+    host.vault.discard(account)
+    assert read_auth_file(_home_auth(host, account)).refresh_token == "rt_neighbours"
+    with host.store.transaction():
+        assert host.vault.write_back(account) is False
+    assert host.vault.read(account).refresh_token == "rt_fake_1"
+
+
 def test_recover_adopts_a_newer_local_copy_and_removes_it_after_commit(host, account) -> None:
     path = _home_auth(host, account)
     codex_refreshes(path, 1, "rt_left_behind", NEWER)

@@ -204,6 +204,45 @@ def test_a_dead_holder_on_this_host_is_reclaimed_with_what_its_codex_refreshed(a
     assert read_auth_file(home / "auth.json").refresh_token == "rt_only_on_host_a"
 
 
+def _process_on(host: Host, start: str, ttl: float = TTL) -> SessionPool:
+    """Another codex-fsm session of ``host``'s machine: its own vault over the machine's account homes. Every
+    holder counts as running (a paused one too: Ctrl-Z stops a session without ending it)."""
+    return SessionPool(host.store, host.homes, lambda _: Thresholds(), lease_ttl_s=ttl,
+                       owner=ProcessIdentity(os.getpid(), start, host.owner.host), alive=lambda lease: True,
+                       vault=RedisVault(host.store, host.homes, host.fernet, "pool.key"))
+
+
+def test_a_holder_superseded_by_another_session_of_its_machine_leaves_that_sessions_copy(a, account) -> None:
+    """Regression: the lost lease's working copy was removed whoever used the home now, so a session paused past
+    its lease (Ctrl-Z) deleted, on resuming, the copy a session of the same machine had checked out since,
+    and with it the token that session's Codex had just rotated."""
+    paused, other = _process_on(a, "paused-session"), _process_on(a, "other-session")
+    paused.lease_candidate("session", (), NOW)
+    paused.codex_home(account)
+    assert other.lease_candidate("session", (), NOW + TTL) == AccountLeased(at=NOW + TTL, account=account)
+    path = other.codex_home(account) / "auth.json"
+    codex_refreshes(path, 1, "rt_other_session", NEWER)
+    assert paused.heartbeat(NOW + TTL + 1) == [LeaseLost(at=NOW + TTL + 1, account=account)]
+    paused.release(account, NOW + TTL + 2)
+    paused.close(NOW + TTL + 2)
+    assert read_auth_file(path).refresh_token == "rt_other_session"
+    other.release(account, NOW + TTL + 3)
+    assert stored_login(a, account).refresh_token == "rt_other_session"
+    assert not path.exists()
+
+
+def test_a_release_that_finds_the_lease_taken_over_on_its_machine_leaves_the_copy(a, account) -> None:
+    paused, other = _process_on(a, "paused-session"), _process_on(a, "other-session")
+    paused.lease_candidate("session", (), NOW)
+    paused.codex_home(account)
+    other.lease_candidate("session", (), NOW + TTL)
+    path = other.codex_home(account) / "auth.json"
+    codex_refreshes(path, 1, "rt_other_session", NEWER)
+    paused.close(NOW + TTL + 1)  # its session ended before its heartbeat noticed
+    assert read_auth_file(path).refresh_token == "rt_other_session"
+    assert _lease(a, account).owner_start == "other-session"
+
+
 def test_release_writes_back_and_clears_the_lease_in_one_write(a, account) -> None:
     spy = ExecSpy(a.client)
     pool_a = a.session_pool(TTL)
