@@ -146,6 +146,7 @@ class RedisVault:
     def remove(self, account: str) -> Removal:
         self.store.stage(credentials_key(account), None)
         self._checked_out.pop(account, None)
+        self._made.discard(account)
         return self.homes.remove(account)
 
     def recover(self, account: str) -> bool:
@@ -213,7 +214,9 @@ class RedisVault:
         self.store.after_commit(remember)
         return True
 
-    def discard(self, account: str) -> None:
+    def discard(self, account: str, keep_copy: bool = False) -> None:
         self._checked_out.pop(account, None)
         if account in self._made:
-            self.homes.auth_path(account).unlink(missing_ok=True)
+            self._made.discard(account)
+            if not keep_copy:
+                self.homes.auth_path(account).unlink(missing_ok=True)

@@ -39,6 +39,10 @@ class SessionPool:
         self._held: dict[str, int] = {}
         # Released by the session, but the pool could not be reached then: given back at the next heartbeat.
         self._releasing: set[str] = set()
+        # Leases this session lost to another holder, by account, with their generation: what it reports of
+        # those accounts later (a child still running there until it is rotated away) is older than the new
+        # holder's, and is dropped until this session leases the account again.
+        self._lost: dict[str, int] = {}
 
     @property
     def held(self) -> dict[str, int]:
@@ -60,6 +64,7 @@ class SessionPool:
             if purpose == SESSION_PURPOSE:
                 record.last_used = now
             self._held[record.id] = lease.generation
+            self._lost.pop(record.id, None)
             return AccountLeased(at=now, account=record.id)
 
     def never_probed(self, limit: int, exclude: tuple[str, ...], now: float) -> list[str]:
@@ -135,11 +140,14 @@ class SessionPool:
             return []
         lost: list[str] = []
         given_back: list[str] = []
+        in_use: set[str] = set()
         with self._store.transaction() as pool:
             for account, generation in self._held.items():
                 record = pool.get(account)
                 if not held_by(record, self._owner, generation):
                     lost.append(account)
+                    if self._held_by_a_neighbour(record):
+                        in_use.add(account)
                     continue
                 # What the child's Codex refreshed is stored while the lease is known to be current.
                 self._vault.write_back(account)
@@ -148,9 +156,12 @@ class SessionPool:
                     given_back.append(account)
                 else:
                     record.lease.expires_at = now + self._ttl
-        for account in lost + given_back:
+        for account in lost:
+            self._lost[account] = self._held.pop(account)
+            # Superseded: the newer holder owns the login now; this host never writes it back.
+            self._vault.discard(account, keep_copy=account in in_use)
+        for account in given_back:
             del self._held[account]
-            # Superseded, or given back: the login is not this host's to write any more.
             self._vault.discard(account)
         events = [LeaseLost(at=now, account=account) for account in lost if account not in self._releasing]
         self._releasing.difference_update(lost + given_back)
@@ -170,17 +181,29 @@ class SessionPool:
 
     def _give_back(self, held: dict[str, int]) -> None:
         """End the leases in ``held``: the login written back and the lease cleared in one write, then the
-        working copies removed (also when the lease was superseded meanwhile)."""
+        working copies removed (also when the lease was superseded meanwhile, unless by another session of
+        this machine, whose copy it is now)."""
+        in_use: set[str] = set()
         with self._store.transaction() as pool:
             for account, generation in held.items():
                 record = pool.get(account)
                 if held_by(record, self._owner, generation):
                     self._vault.write_back(account)
                     record.lease = None
+                else:
+                    self._lost[account] = generation
+                    if self._held_by_a_neighbour(record):
+                        in_use.add(account)
         for account in held:
             self._held.pop(account, None)
             self._releasing.discard(account)
-            self._vault.discard(account)
+            self._vault.discard(account, keep_copy=account in in_use)
+
+    def _held_by_a_neighbour(self, record: AccountRecord | None) -> bool:
+        """Whether another process of this machine holds ``record``'s account now: the account's home, and
+        the working copy in it, are that session's (its Codex may have just rotated the token there)."""
+        lease = None if record is None else record.lease
+        return lease is not None and lease.host == self._owner.host and not self._owner.owns(lease)
 
     def _update(self, account: str, change: Callable[[AccountRecord], None]) -> None:
         with self._store.transaction() as pool:
@@ -191,7 +214,7 @@ class SessionPool:
     def _superseded(self, record: AccountRecord) -> bool:
         """Whether this session held ``record``'s account under a generation that another lease has since
         replaced: its marks of the account are then older than the new holder's, and are dropped."""
-        generation = self._held.get(record.id)
+        generation = self._held.get(record.id, self._lost.get(record.id))
         return generation is not None and not held_by(record, self._owner, generation)
 
     def _without_credentials(self, pool: Pool) -> tuple[str, ...]:

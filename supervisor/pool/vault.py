@@ -50,8 +50,10 @@ class CredentialVault(Protocol):
         """Stage what the child's Codex refreshed in the home since the checkout (inside an open pool
         transaction in which the caller found its lease current). Returns whether anything was staged."""
 
-    def discard(self, account: str) -> None:
-        """This host no longer holds ``account``: drop its working copy (never one it did not make)."""
+    def discard(self, account: str, keep_copy: bool = False) -> None:
+        """This host no longer holds ``account``: drop its working copy (never one it did not make).
+        ``keep_copy``: another session of this machine holds the account now and uses the copy in its
+        home, so this one only forgets it."""
 
 
 class LocalVault:
@@ -84,5 +86,5 @@ class LocalVault:
     def write_back(self, account: str) -> bool:
         return False
 
-    def discard(self, account: str) -> None:
+    def discard(self, account: str, keep_copy: bool = False) -> None:
         return None
