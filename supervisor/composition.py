@@ -39,7 +39,6 @@ if TYPE_CHECKING:
     from .pool.redis_store import RedisPoolStore
     from .pool.redis_vault import RedisVault
     from .pool.leases import OwnerCheck, ProcessIdentity
-    from .pool.redis_store import RedisPoolStore
     from .pool.vault import CredentialVault
     from .pool.session_pool import SessionPool
     from .pool.store import PoolStore
