@@ -243,7 +243,7 @@ def _row(record: AccountRecord, now: float, alive: OwnerCheck) -> dict:
     cooldown = record.cooldown if record.cooldown is not None and record.cooldown.until > now else None
     lease = record.lease if record.lease is not None and not is_stale(record.lease, now, alive) else None
     quota = None if record.quota is None else _quota_row(record.quota, now)
-    state = ("disabled" if not record.enabled else f"in use by pid {lease.owner_pid}" if lease
+    state = ("disabled" if not record.enabled else f"in use by pid {lease.owner_pid} on {lease.host}" if lease
              else "cooling down" if cooldown else "available")
     return {
         "id": record.id, "label": record.label, "plan": record.plan, "email": record.email_masked,
