@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
@@ -243,6 +244,13 @@ def key_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def redis(redis_server: RedisServer) -> Iterator[Any]:
+    """A client of the shared pool's server, for looking at it from outside."""
+    with redis_server.client() as client:
+        yield client
+
+
+@pytest.fixture
 def hosts(tmp_path: Path, fake_backend: FakeChatGPTBackend, codex_binary: Path, redis_server: RedisServer,
           key_file: Path) -> Iterator[tuple[Host, Host]]:
     if shutil.which("unshare") is None:
@@ -261,7 +269,7 @@ def hosts(tmp_path: Path, fake_backend: FakeChatGPTBackend, codex_binary: Path, 
 
 
 def test_two_hosts_share_the_pool_a_rotates_to_bravo_and_b_never_gets_it_while_a_holds_it(
-        hosts: tuple[Host, Host], fake_backend: FakeChatGPTBackend, redis_server: RedisServer,
+        hosts: tuple[Host, Host], fake_backend: FakeChatGPTBackend, redis_server: RedisServer, redis: Any,
         key_file: Path) -> None:
     host_a, host_b = hosts
     fake_backend.set_account("acct-a", primary_used_percent=10.0, exhaust_after_turns=1)
@@ -273,7 +281,6 @@ def test_two_hosts_share_the_pool_a_rotates_to_bravo_and_b_never_gets_it_while_a
     ordered = host_a.run("accounts", "order", "alpha", "bravo")
     assert ordered.returncode == 0, ordered.stderr
     assert host_a.auth_files() == []  # the logins went to Redis, not into host A's account homes
-    redis = redis_server.client()
     # The pool names an account by an id of its own (from the login), never by the backend's.
     pool_ids = {entry["label"]: entry["id"] for entry in json.loads(redis.get(POOL_KEY))["accounts"]}
     assert set(pool_ids) == {"alpha", "bravo"}
@@ -362,7 +369,6 @@ def test_two_hosts_share_the_pool_a_rotates_to_bravo_and_b_never_gets_it_while_a
     # No login is left on either machine once its sessions ended, and every lease is given back.
     assert host_a.auth_files() == [] and host_b.auth_files() == []
     assert all(entry["lease"] is None for entry in json.loads(redis.get(POOL_KEY))["accounts"])
-    redis.close()
     for host in (host_a, host_b):
         assert len(host.world.transition_logs()) == 2
         assert_logs_replay(host.world)
