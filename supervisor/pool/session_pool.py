@@ -57,7 +57,8 @@ class SessionPool:
             ranked = rank_candidates(views, now, self._thresholds_for, unusable, model=model)
             if not ranked:
                 soonest = soonest_availability(views, now, self._thresholds_for, unusable, model=model)
-                return PoolExhausted(at=now, soonest_reset_at=soonest, reason=_exhausted_reason(pool, unusable))
+                return PoolExhausted(at=now, soonest_reset_at=soonest,
+                                     reason=_exhausted_reason(pool, unusable, self._owner.host))
             record = pool.get(ranked[0])
             assert record is not None
             lease = grant(record, self._owner, purpose, now, self._ttl, self._store.next_generation(record))
@@ -244,7 +245,7 @@ class SessionPool:
             snapshot=record.quota, order=record.order)
 
 
-def _exhausted_reason(pool: Pool, unusable: Sequence[str]) -> str:
+def _exhausted_reason(pool: Pool, unusable: Sequence[str], host: str) -> str:
     if not pool.accounts:
         return "the pool has no accounts (add one with `codex-fsm accounts import`)"
     if not any(r.enabled for r in pool.accounts):
@@ -252,7 +253,18 @@ def _exhausted_reason(pool: Pool, unusable: Sequence[str]) -> str:
     candidates = [r for r in pool.accounts if r.enabled and r.id not in unusable]
     if candidates and all(r.lease is not None for r in candidates):
         # A lease ends when its holder does, a moment nobody can name: say who holds them, not a reset.
-        holders = sorted({str(r.lease.owner_pid) for r in candidates if r.lease is not None})
-        return (f"every account is in use by another codex-fsm session (pid {', '.join(holders)}); "
+        return (f"every account is in use by another codex-fsm session ({_holders(candidates, host)}); "
                 "one account serves one session at a time")
     return "every account is leased, cooling down, or below its quota floor"
+
+
+def _holders(records: Sequence[AccountRecord], host: str) -> str:
+    """The sessions holding ``records``, by pid: those of another machine of a shared pool with its name,
+    since a pid alone would send the user looking on their own machine."""
+    by_host: dict[str, set[int]] = {}
+    for record in records:
+        if record.lease is not None:
+            by_host.setdefault(record.lease.host, set()).add(record.lease.owner_pid)
+    hosts = sorted(by_host, key=lambda name: (name != host, name))
+    return " and ".join(f"pid {', '.join(str(pid) for pid in sorted(by_host[name]))}"
+                        + ("" if name == host else f" on {name}") for name in hosts)

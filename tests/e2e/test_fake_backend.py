@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import requests
 
 from supervisor.demo.fake_backend import FakeChatGPTBackend, write_auth_json, write_codex_config
 from supervisor.demo.fake_backend.tokens import jwt_claims
+from tests.e2e.processes import wait_until
 
 
 class FakeClock:
@@ -98,6 +100,23 @@ def test_each_turn_adds_the_used_percent_step_up_to_100(backend: FakeChatGPTBack
     reported = [turn(http, backend, "acct-a", f"turn {n}").headers["x-codex-primary-used-percent"] for n in range(3)]
     assert reported == ["75.0", "100.0", "100.0"]
     assert [r.status for r in backend.turns()] == [200, 200, 429]
+
+
+def test_a_held_answer_is_recorded_at_once_and_streams_only_after_its_release(
+        backend: FakeChatGPTBackend, http: requests.Session) -> None:
+    backend.hold_answers("acct-a")
+    answers: list[str] = []
+    reader = threading.Thread(target=lambda: answers.append(turn(http, backend, "acct-a", "held").text), daemon=True)
+    reader.start()
+    wait_until(lambda: len(backend.turns()) == 1, 10, "the held turn's record")
+    # Another account is not held, and the held stream does not block the server.
+    assert "PONG-2 [acct-b]: free" in turn(http, backend, "acct-b", "free").text
+    assert reader.is_alive() and answers == []
+    backend.release_answers("acct-a")
+    reader.join(10)
+    assert not reader.is_alive() and "PONG-1 [acct-a]: held" in answers[0]
+    assert "PONG-3 [acct-a]: after" in turn(http, backend, "acct-a", "after").text  # released for good
+    assert backend.violations() == []
 
 
 def test_title_request_is_never_a_turn_and_never_refused(backend: FakeChatGPTBackend, http: requests.Session) -> None:

@@ -10,9 +10,10 @@ import sys
 import pytest
 
 from supervisor.core.events import AccountLeased, LeaseLost, PoolExhausted
-from supervisor.core.quota import QuotaSnapshot, QuotaWindow
-from supervisor.pool.leases import current_process, owner_alive, process_start
+from supervisor.core.quota import QuotaSnapshot, QuotaWindow, Thresholds
+from supervisor.pool.leases import ProcessIdentity, current_process, owner_alive, process_start
 from supervisor.pool.model import MAX_TIMESTAMP, Lease
+from supervisor.pool.session_pool import SessionPool
 from supervisor.pool.store import PoolStore
 
 from .conftest import add_account, session
@@ -51,6 +52,21 @@ def test_never_picks_an_account_leased_to_a_live_process(store, homes, procs) ->
     assert exhausted.soonest_reset_at is None
     assert exhausted.reason == ("every account is in use by another codex-fsm session (pid 101, 102); "
                                 "one account serves one session at a time")
+
+
+def test_a_shared_pool_names_the_machine_of_a_holder_on_another_one(store, homes, procs) -> None:
+    for n in (1, 2, 3):
+        add_account(store, homes, n)
+    session(store, homes, procs, 101).lease_candidate("session", (), NOW)
+    for pid, host in ((201, "host-a"), (301, "host-b")):
+        procs.spawn(pid)
+        remote = SessionPool(store, homes, lambda account: Thresholds(), owner=ProcessIdentity(pid, "100", host),
+                             alive=procs.check)
+        assert isinstance(remote.lease_candidate("session", (), NOW), AccountLeased)
+    exhausted = session(store, homes, procs, 102).lease_candidate("session", (), NOW)
+    # A pid of this machine alone, as before; one of another machine with the name it has in the leases.
+    assert exhausted.reason == ("every account is in use by another codex-fsm session (pid 101 and pid 201 on "
+                                "host-a and pid 301 on host-b); one account serves one session at a time")
 
 
 def test_exclude_and_own_leases_are_skipped(store, homes, procs) -> None:

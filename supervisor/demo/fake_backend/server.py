@@ -29,6 +29,9 @@ from .tokens import TEN_YEARS, Credentials, fingerprint, issue_credentials
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
 DEFAULT_ANSWER = "PONG-{turn} [{account}]: {prompt}"
+# The longest an answer waits for `release_answers`: a test that forgot to release fails on the recorded
+# violation instead of hanging the server thread (and Codex) for good.
+HOLD_TIMEOUT_S = 60.0
 
 
 class _LoopbackTLSServer(ThreadingHTTPServer):
@@ -92,6 +95,7 @@ class FakeChatGPTBackend:
         self._spent_refresh_tokens: set[str] = set()
         self._labels_issued: dict[str, int] = {}
         self._turns_answered = 0
+        self._holds: dict[str, threading.Event] = {}
         self._server: _LoopbackTLSServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -112,6 +116,8 @@ class FakeChatGPTBackend:
     def stop(self) -> None:
         if self._server is None:
             return
+        for account_id in list(self._holds):
+            self.release_answers(account_id)
         self._server.shutdown()
         self._server.drop_open_connections()
         self._server.server_close()
@@ -179,6 +185,19 @@ class FakeChatGPTBackend:
                 state = replace(state, plan_type=plan_type)
             self._accounts[account_id] = state
             return state
+
+    def hold_answers(self, account_id: str) -> None:
+        """From now on a turn answered on `account_id` is recorded and its stream opened, then its text waits
+        for `release_answers`: a turn that stays in flight exactly as long as a test needs it to."""
+        with self._lock:
+            self._holds.setdefault(account_id, threading.Event())
+
+    def release_answers(self, account_id: str) -> None:
+        """Let the held answers on `account_id` (and every later one) stream."""
+        with self._lock:
+            hold = self._holds.pop(account_id, None)
+        if hold is not None:
+            hold.set()
 
     def account(self, account_id: str) -> AccountState:
         with self._lock:
@@ -258,6 +277,10 @@ class FakeChatGPTBackend:
     def _violation(self, message: str) -> None:
         with self._lock:
             self._violations.append(message)
+
+    def _hold_of(self, account_id: str) -> threading.Event | None:
+        with self._lock:
+            return self._holds.get(account_id)
 
     def _take_turn(self, account_id: str) -> tuple[AccountState, int | None]:
         """Returns the state to report and the global turn number, or None when the turn gets a 429."""
@@ -388,11 +411,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.backend._record(self, "turn", 429, conversation)
             self._send_json(429, wire.usage_limit_body(state), wire.rate_limit_headers(state, 100.0))
             return
+        # Taken before the turn is recorded: a release that follows the record at once is not missed.
+        hold = self.backend._hold_of(account_id)
         self.backend._record(self, "turn", 200, conversation)
         prompt = next((item.text for item in reversed(conversation) if item.role == "user"), "")
-        self._stream_answer(self.backend._answer_text(turn, account_id, prompt), wire.rate_limit_headers(state))
+        self._stream_answer(self.backend._answer_text(turn, account_id, prompt), wire.rate_limit_headers(state),
+                            hold, account_id)
 
-    def _stream_answer(self, text: str, headers: dict[str, str]) -> None:
+    def _stream_answer(self, text: str, headers: dict[str, str], hold: threading.Event | None = None,
+                       account_id: str = "") -> None:
         self.send_response(200)
         self.send_header("content-type", "text/event-stream")
         self.send_header("cache-control", "no-cache")
@@ -403,6 +430,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         tag = uuid.uuid4().hex[:8]
         for event in wire.answer_events(f"resp_{tag}", f"msg_{tag}", text):
+            if hold is not None and event["type"] == "response.output_text.delta":
+                if not hold.wait(HOLD_TIMEOUT_S):
+                    self.backend._violation(f"an answer held on {account_id} was not released within "
+                                            f"{HOLD_TIMEOUT_S:g} s")
+                hold = None
             self.wfile.write(wire.sse_event(event))
             self.wfile.flush()
             if event["type"] == "response.output_text.delta" and self.backend._chunk_delay_s:
