@@ -24,6 +24,8 @@ transaction past the lock's expiry while another host writes (its EXEC must be r
 Part 2, Redis: a holder on host-1 (lease TTL T, heartbeat every H) is killed with SIGKILL; host-2 polls
 lease_candidate every H. Time from the kill to host-2's lease: the lease expires T after the holder's last
 renewal, which was up to H before the kill, and host-2 sees it at its next poll, so between T - H and T + H.
+One more holder is killed inside its heartbeat's pool transaction, the pool lock held: the lock is a key
+with an expiry (redis_store.LOCK_EXPIRY_S), which no one else may take before it expires.
 """
 
 from __future__ import annotations
@@ -427,8 +429,26 @@ def expired_lock_rounds(world: World, rounds: int) -> dict:
 
 # -- part 2: takeover after a SIGKILL -----------------------------------------------------------------------
 
-def hold_until_killed(world: World, conn) -> None:
-    pool, homes = open_session(world, 1, current_process(host="host-1"), TAKEOVER_TTL_S)
+def frozen_in_transaction(conn):
+    """A Redis vault that, once armed, stops inside the heartbeat's pool transaction (the pool lock held)
+    and says so: the moment a SIGKILL then lands is the worst one for a takeover."""
+    from supervisor.pool.redis_vault import RedisVault
+
+    class FrozenInTransaction(RedisVault):
+        armed = False
+
+        def write_back(self, account: str) -> bool:
+            staged = super().write_back(account)
+            if type(self).armed:
+                conn.send("in transaction")
+                time.sleep(3600)
+            return staged
+    return FrozenInTransaction
+
+
+def hold_until_killed(world: World, conn, in_transaction: bool) -> None:
+    vault_class = frozen_in_transaction(conn) if in_transaction else None
+    pool, homes = open_session(world, 1, current_process(host="host-1"), TAKEOVER_TTL_S, vault_class=vault_class)
     account, n = world.accounts[0]
     assert pool.lease_candidate("session", (), time.time()).account == account
     pool.codex_home(account)
@@ -436,6 +456,8 @@ def hold_until_killed(world: World, conn) -> None:
     homes.write_auth(account, fake_login(n, token))
     pool.heartbeat(time.time())  # written back while the lease is current
     conn.send(token)
+    if vault_class is not None:
+        vault_class.armed = True
     beat = time.monotonic()
     while True:
         beat += HEARTBEAT_S
@@ -463,27 +485,37 @@ def poll_for_takeover(world: World, conn) -> None:
 
 
 def run_takeovers(world: World, runs: int) -> dict:
+    """``runs`` holders killed between heartbeats, at points spread over the interval, then one killed
+    inside its heartbeat's pool transaction."""
+    from supervisor.pool.redis_store import LOCK_EXPIRY_S
+
     ctx = multiprocessing.get_context("spawn")
     here, there = ctx.Pipe()
     poller = ctx.Process(target=poll_for_takeover, args=(world, there))
     poller.start()
     takeovers, polls, kept = [], [], 0
     try:
-        for k in range(runs):
+        for k in range(runs + 1):
+            in_transaction = k == runs
             mine, its = ctx.Pipe()
-            holder = ctx.Process(target=hold_until_killed, args=(world, its))
+            holder = ctx.Process(target=hold_until_killed, args=(world, its, in_transaction))
             holder.start()
             if not mine.poll(60):
                 raise SystemExit("the lease holder did not lease the account within 60 s")
             token = mine.recv()
             here.send("watch")
-            # Killed at points spread over the heartbeat interval (time since the last renewal).
-            time.sleep(1.0 + (k * 0.13) % HEARTBEAT_S)
+            if in_transaction:
+                if not mine.poll(10 * HEARTBEAT_S) or mine.recv() != "in transaction":
+                    raise SystemExit("the lease holder did not stop inside its heartbeat's transaction")
+            else:
+                # Past a whole heartbeat, then a point of the interval: 0.1, 0.3 ... 0.9 of H after a renewal.
+                time.sleep(1.0 + HEARTBEAT_S * (k + 0.5) / runs)
             os.kill(holder.pid, signal.SIGKILL)
             killed_at = time.monotonic()
             holder.join()
-            if not here.poll(4 * (TAKEOVER_TTL_S + HEARTBEAT_S)):
-                raise SystemExit("host-2 did not take the killed holder's account over within 4 x (T + H)")
+            if not here.poll(LOCK_EXPIRY_S + 4 * (TAKEOVER_TTL_S + HEARTBEAT_S)):
+                raise SystemExit("host-2 did not take the killed holder's account over within the lock's "
+                                 "expiry + 4 x (T + H)")
             taken_at, count, seen = here.recv()
             takeovers.append(taken_at - killed_at)
             polls.append(count)
@@ -492,11 +524,13 @@ def run_takeovers(world: World, runs: int) -> dict:
         here.send("stop")
         poller.join(10)
     bound = TAKEOVER_TTL_S + HEARTBEAT_S
+    between, inside = takeovers[:runs], takeovers[runs]
     return {"lease_ttl_s": TAKEOVER_TTL_S, "heartbeat_s": HEARTBEAT_S, "bound_s": bound, "runs": runs,
-            "takeover_s": [round(t, 3) for t in takeovers], "min_s": round(min(takeovers), 3),
-            "median_s": round(statistics.median(takeovers), 3), "max_s": round(max(takeovers), 3),
-            "over_bound": sum(t > bound for t in takeovers), "polls": polls,
-            "written_back_login_kept": kept}
+            "takeover_s": [round(t, 3) for t in between], "min_s": round(min(between), 3),
+            "median_s": round(statistics.median(between), 3), "max_s": round(max(between), 3),
+            "over_bound": sum(t > bound for t in between), "polls": polls,
+            "killed_in_transaction_takeover_s": round(inside, 3), "lock_expiry_s": LOCK_EXPIRY_S,
+            "written_back_login_kept": kept, "holders": runs + 1}
 
 
 # -- the whole run ------------------------------------------------------------------------------------------
@@ -562,7 +596,7 @@ def failures(result: dict) -> int:
         bad += sum(r.get(name) or 0 for name in MUST_BE_ZERO) + len(r["errors"])
         bad += r.get("expired_lock_rounds", 0) - r.get("expired_lock_writes_refused", 0)
     t = result["takeover"]
-    return bad + t["over_bound"] + (t["runs"] - t["written_back_login_kept"])
+    return bad + t["over_bound"] + (t["holders"] - t["written_back_login_kept"])
 
 
 def report(result: dict, args: argparse.Namespace) -> None:
@@ -588,8 +622,10 @@ def report(result: dict, args: argparse.Namespace) -> None:
     t = result["takeover"]
     print(f"takeover after SIGKILL (T = {t['lease_ttl_s']:g} s, H = {t['heartbeat_s']:g} s, bound T + H = "
           f"{t['bound_s']:g} s), {t['runs']} runs: min {t['min_s']:.3f} / median {t['median_s']:.3f} / "
-          f"max {t['max_s']:.3f} s; over the bound: {t['over_bound']}; "
-          f"last written-back login kept: {t['written_back_login_kept']}/{t['runs']}")
+          f"max {t['max_s']:.3f} s; over the bound: {t['over_bound']}")
+    print(f"takeover after a SIGKILL inside the holder's heartbeat transaction: "
+          f"{t['killed_in_transaction_takeover_s']:.3f} s (the pool lock it held expires after "
+          f"{t['lock_expiry_s']:g} s); last written-back login kept: {t['written_back_login_kept']}/{t['holders']}")
     print(f"pool data on {result['data_on']}; load average before {result['load_average_before']}, "
           f"after {result['load_average_after']}; total {result['total_s']} s")
 
