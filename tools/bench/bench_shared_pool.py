@@ -71,6 +71,7 @@ TAKEOVER_TTL_S, HEARTBEAT_S, TAKEOVERS = 2.0, 0.5, 5
 STALE_ROUNDS = 5
 KEY_NAME = "the benchmark's pool key (in memory)"
 BACKENDS = ("redis", "file")
+CASES = ("redis_alone", "redis", "file_alone", "file")
 
 
 @dataclass(frozen=True)
@@ -342,6 +343,16 @@ def audit(world: World, cycles: int, stats: list[SessionStats]) -> dict:
             "leases_left": leases_left}
 
 
+def server_work(client, cycles: int) -> dict:
+    """What the Redis server did for the workload: commands per cycle (the lock's polling shows here)."""
+    commands = client.info("commandstats")
+    calls = {name.removeprefix("cmdstat_"): figures["calls"] for name, figures in commands.items()}
+    cpu = client.info("cpu")
+    return {"redis_commands_per_cycle": round(sum(calls.values()) / cycles, 1),
+            "redis_set_per_cycle": round(calls.get("set", 0) / cycles, 1),
+            "redis_server_cpu_s": round(cpu["used_cpu_user"] + cpu["used_cpu_sys"], 2)}
+
+
 # -- part 1b: stale holders ---------------------------------------------------------------------------------
 
 def stale_holder_rounds(world: World, rounds: int) -> dict:
@@ -563,9 +574,18 @@ def main() -> int:
         accounts = account_ids(root / "logins")
         key = Fernet.generate_key()
         for backend in BACKENDS:
+            # One session alone first: the cost of a cycle without contention.
+            alone = World(backend, str(root / f"{backend}-alone"), server.url, key, accounts,
+                          str(markers / f"{backend}-alone"))
+            seed(alone, root / "logins" / f"{backend}-alone")
+            result[f"{backend}_alone"] = run_workload(alone, 1, 1, args.cycles)
             world = World(backend, str(root / backend), server.url, key, accounts, str(markers / backend))
             seed(world, root / "logins" / backend)
+            server_stats = server.client()
+            server_stats.config_resetstat()
             figures = run_workload(world, args.hosts, args.sessions, args.cycles)
+            if backend == "redis":
+                figures.update(server_work(server_stats, figures["cycles"]))
             figures.update(stale_holder_rounds(world, STALE_ROUNDS))
             if backend == "redis":
                 figures.update(expired_lock_rounds(world, STALE_ROUNDS))
@@ -573,7 +593,9 @@ def main() -> int:
         world = World("redis", str(root / "takeover"), server.url, key, accounts[:1], str(markers / "takeover"))
         seed(world, root / "logins" / "takeover")
         result["takeover"] = run_takeovers(world, args.takeovers)
-    result["redis_over_file_cycles_per_s"] = round(result["redis"]["cycles_per_s"] / result["file"]["cycles_per_s"], 2)
+    for case in ("", "_alone"):
+        result[f"redis_over_file_cycles_per_s{case}"] = round(
+            result[f"redis{case}"]["cycles_per_s"] / result[f"file{case}"]["cycles_per_s"], 2)
     result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     result["total_s"] = round(time.monotonic() - began, 1)
     if args.json:
@@ -591,8 +613,8 @@ MUST_BE_ZERO = ("double_leases", "lost_updates", "cycles_missing", "leases_lost"
 
 def failures(result: dict) -> int:
     bad = 0
-    for backend in BACKENDS:
-        r = result[backend]
+    for case in CASES:
+        r = result[case]
         bad += sum(r.get(name) or 0 for name in MUST_BE_ZERO) + len(r["errors"])
         bad += r.get("expired_lock_rounds", 0) - r.get("expired_lock_writes_refused", 0)
     t = result["takeover"]
@@ -601,24 +623,30 @@ def failures(result: dict) -> int:
 
 def report(result: dict, args: argparse.Namespace) -> None:
     rows = []
-    for backend in BACKENDS:
-        r = result[backend]
-        rows.append([backend, f"{r['hosts']}x{r['sessions_per_host']}", str(r["cycles"]), f"{r['seconds']:.2f}",
+    for case in CASES:
+        r = result[case]
+        stale = f"{r['stale_writes_accepted']}/{r['stale_writes_tried']}" if "stale_writes_tried" in r else ""
+        rows.append([r["backend"], f"{r['hosts']}x{r['sessions_per_host']}", str(r["cycles"]), f"{r['seconds']:.2f}",
                      f"{r['cycles_per_s']:.1f}", f"{r['transactions_per_s']:.1f}", str(r["exhausted_polls"]),
                      str(r["double_leases"]), str(r["lost_updates"]), str(r["leases_lost"]),
-                     f"{r['stale_writes_accepted']}/{r['stale_writes_tried']}"])
+                     stale])
     print_table(["backend", "hosts x sessions", "cycles", "s", "cycles/s", "pool txns/s", "exhausted polls",
                  "double leases", "lost updates", "leases lost", "stale accepted"], rows)
     r = result["redis"]
-    print(f"redis / file cycles per second: {result['redis_over_file_cycles_per_s']}x "
+    from supervisor.pool.redis_store import LOCK_POLL_S
+
+    print(f"redis / file cycles per second: {result['redis_over_file_cycles_per_s']}x with "
+          f"{r['hosts']}x{r['sessions_per_host']} sessions, {result['redis_over_file_cycles_per_s_alone']}x alone "
           f"(one cycle: lease, codex_home on every {REFRESH_EVERY}nd, heartbeat, release)")
+    print(f"redis server: {r['redis_commands_per_cycle']} commands per cycle, of them {r['redis_set_per_cycle']} SET "
+          f"(the pool lock is a SET NX, retried every {LOCK_POLL_S * 1000:g} ms while another holds it); "
+          f"server CPU {r['redis_server_cpu_s']} s")
     print(f"redis: stale holders' logins accepted {r['stale_logins_accepted']} of {r['stale_rounds']}; "
           f"writes under an expired lock refused {r['expired_lock_writes_refused']} of {r['expired_lock_rounds']}, "
           f"stored by the next heartbeat: {r['expired_lock_rounds'] - r['expired_lock_logins_lost_after']}")
-    for backend in BACKENDS:
-        r = result[backend]
-        if r["errors"]:
-            print(f"{backend} errors: " + "; ".join(r["errors"][:5]))
+    for case in CASES:
+        if result[case]["errors"]:
+            print(f"{case} errors: " + "; ".join(result[case]["errors"][:5]))
     t = result["takeover"]
     print(f"takeover after SIGKILL (T = {t['lease_ttl_s']:g} s, H = {t['heartbeat_s']:g} s, bound T + H = "
           f"{t['bound_s']:g} s), {t['runs']} runs: min {t['min_s']:.3f} / median {t['median_s']:.3f} / "
