@@ -84,6 +84,7 @@ class World:
     key: bytes
     accounts: tuple[tuple[str, int], ...]  # (account id, number of its fake login)
     markers: str  # the ledger's folder of held-account markers (tmpfs: no disk write in the measurement)
+    lock_poll_s: float | None = None  # --lock-poll-ms: another wait between the Redis lock's attempts
 
 
 @dataclass
@@ -226,6 +227,10 @@ def one_cycle(world: World, pool: SessionPool, homes: AccountHomes, numbers: dic
 
 def run_host(world: World, host: int, sessions: int, cycles: int, all_hosts: multiprocessing.Barrier,
              results) -> None:
+    if world.lock_poll_s is not None and world.backend == "redis":
+        from supervisor.pool import redis_store
+
+        redis_store.LOCK_POLL_S = world.lock_poll_s  # read at every lock(): this host's sessions use it
     stats = [SessionStats() for _ in range(sessions)]
     # All sessions of all hosts are set up (imports, connections) before the first one starts.
     ready = threading.Barrier(sessions, action=all_hosts.wait)
@@ -554,6 +559,8 @@ def main() -> int:
     parser.add_argument("--takeovers", type=int, default=TAKEOVERS)
     parser.add_argument("--disk", action="store_true",
                         help="keep the pool file, the homes and Redis's append-only file on the disk (default: tmpfs)")
+    parser.add_argument("--lock-poll-ms", type=float,
+                        help="the Redis pool lock's wait between attempts in the workload (default: the store's)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     from cryptography.fernet import Fernet
@@ -565,21 +572,22 @@ def main() -> int:
     # On tmpfs an fsync costs nothing, so both backends are measured without the disk, whose latency on a
     # shared machine swings with other work; --disk measures what the fsyncs add.
     data_dir = None if args.disk else shm
-    result: dict = {"data_on": "disk" if data_dir is None else data_dir,
+    result: dict = {"data_on": "disk" if data_dir is None else data_dir, "lock_poll_ms": args.lock_poll_ms,
                     "load_average_before": [round(x, 2) for x in os.getloadavg()]}
     with tempfile.TemporaryDirectory(prefix="bench-shared-pool-", dir=data_dir) as tmp, \
             tempfile.TemporaryDirectory(prefix="bench-shared-pool-ledger-", dir=shm) as ledger, \
             RedisServer(directory=Path(tmp) / "redis") as server:
         root, markers = Path(tmp), Path(ledger)
+        poll = None if args.lock_poll_ms is None else args.lock_poll_ms / 1000
         accounts = account_ids(root / "logins")
         key = Fernet.generate_key()
         for backend in BACKENDS:
             # One session alone first: the cost of a cycle without contention.
             alone = World(backend, str(root / f"{backend}-alone"), server.url, key, accounts,
-                          str(markers / f"{backend}-alone"))
+                          str(markers / f"{backend}-alone"), poll)
             seed(alone, root / "logins" / f"{backend}-alone")
             result[f"{backend}_alone"] = run_workload(alone, 1, 1, args.cycles)
-            world = World(backend, str(root / backend), server.url, key, accounts, str(markers / backend))
+            world = World(backend, str(root / backend), server.url, key, accounts, str(markers / backend), poll)
             seed(world, root / "logins" / backend)
             server_stats = server.client()
             server_stats.config_resetstat()
@@ -639,7 +647,8 @@ def report(result: dict, args: argparse.Namespace) -> None:
           f"{r['hosts']}x{r['sessions_per_host']} sessions, {result['redis_over_file_cycles_per_s_alone']}x alone "
           f"(one cycle: lease, codex_home on every {REFRESH_EVERY}nd, heartbeat, release)")
     print(f"redis server: {r['redis_commands_per_cycle']} commands per cycle, of them {r['redis_set_per_cycle']} SET "
-          f"(the pool lock is a SET NX, retried every {LOCK_POLL_S * 1000:g} ms while another holds it); "
+          f"(the pool lock is a SET NX, retried every {result['lock_poll_ms'] or LOCK_POLL_S * 1000:g} ms while "
+          "another holds it); "
           f"server CPU {r['redis_server_cpu_s']} s")
     print(f"redis: stale holders' logins accepted {r['stale_logins_accepted']} of {r['stale_rounds']}; "
           f"writes under an expired lock refused {r['expired_lock_writes_refused']} of {r['expired_lock_rounds']}, "
