@@ -145,6 +145,16 @@ def threads_of_this_process(host: str) -> OwnerCheck:
     return lambda lease: lease.host != host or lease.owner_pid == pid
 
 
+def expect(condition: bool, what: str) -> None:
+    """A step the measurement depends on went otherwise: stop with what it was (no traceback)."""
+    if not condition:
+        raise SystemExit(f"bench_shared_pool: {what}")
+
+
+def leased(event) -> str | None:
+    return event.account if isinstance(event, AccountLeased) else None
+
+
 def fake_login(n: int, refresh: str) -> bytes:
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return auth_bytes(account=f"acct-bench-{n}", user=f"user-bench-{n}", email=f"bench{n}@example.invalid",
@@ -257,18 +267,15 @@ def seed(world: World, logins: Path) -> None:
         source = write_auth(logins / f"{n}" / "auth.json", account=f"acct-bench-{n}", user=f"user-bench-{n}",
                             email=f"bench{n}@example.invalid", refresh=imported_token(n))
         result = import_account(store, homes, source, time.time(), lambda lease: True, vault=vault)
-        assert result.account == account, "the fake login's account id changed"
+        expect(result.account == account, f"fake login {n} was imported as another account")
 
 
-def account_ids(logins: Path) -> tuple[tuple[str, int], ...]:
-    from supervisor.pool.auth import account_id_for, read_auth_file
+def account_ids() -> tuple[tuple[str, int], ...]:
+    """The pool's id of each fake login (``accounts import`` gives the same)."""
+    from supervisor.pool.auth import account_id_for, parse_auth
 
-    ids = []
-    for n in range(ACCOUNTS):
-        path = write_auth(logins / "ids" / f"{n}" / "auth.json", account=f"acct-bench-{n}", user=f"user-bench-{n}",
-                          email=f"bench{n}@example.invalid")
-        ids.append((account_id_for(read_auth_file(path).identity), n))
-    return tuple(ids)
+    return tuple((account_id_for(parse_auth(fake_login(n, imported_token(n)), "a fake login").identity), n)
+                 for n in range(ACCOUNTS))
 
 
 def run_workload(world: World, hosts: int, sessions: int, cycles: int) -> dict:
@@ -284,7 +291,7 @@ def run_workload(world: World, hosts: int, sessions: int, cycles: int) -> dict:
         process.join()
     if not stats:
         raise SystemExit(f"{world.backend}: no host reported (did every host process die?)")
-    started = min(s.started for s in stats if s.started)
+    started = min((s.started for s in stats if s.started), default=0.0)
     seconds = max(s.finished for s in stats) - started
     done = sum(s.cycles for s in stats)
     transactions = sum(s.transactions for s in stats)
@@ -375,13 +382,14 @@ def stale_holder_rounds(world: World, rounds: int) -> dict:
         now = time.time()
         for turn, (pool, _homes) in enumerate(holders):  # each finds the one before expired
             at = now + turn * (WORK_TTL_S + 1)
-            assert pool.lease_candidate("session", others, at).account == account
+            expect(leased(pool.lease_candidate("session", others, at)) == account,
+                   f"stale round {k}: a holder did not get the account whose lease had expired")
             pool.codex_home(account)
         (first, first_homes), (second, second_homes), (current, current_homes) = holders
         at = now + 2 * (WORK_TTL_S + 1)
         fresh = f"rt_bench_current_{k}"
         current_homes.write_auth(account, fake_login(numbers[account], fresh))
-        assert current.heartbeat(at) == []
+        expect(current.heartbeat(at) == [], f"stale round {k}: the current holder lost its lease")
         lease = open_store(world).load().get(account).lease
         if world.backend == "redis":  # the paused holders' Codex refreshed their own working copies
             first_homes.write_auth(account, fake_login(numbers[account], f"rt_bench_stale_release_{k}"))
@@ -425,7 +433,8 @@ def expired_lock_rounds(world: World, rounds: int) -> dict:
                                      vault_class=PausedInTransaction)
         other, _ = open_session(world, 1, ProcessIdentity(pid, f"other-{k}", "host-1"), WORK_TTL_S)
         other_host[:] = [other]
-        assert paused.lease_candidate("session", others, time.time()).account == account
+        expect(leased(paused.lease_candidate("session", others, time.time())) == account,
+               f"expired-lock round {k}: the free account was not leased")
         paused.codex_home(account)
         before = stored_token(world, account, 97)
         token = f"rt_bench_paused_{k}"
@@ -466,7 +475,8 @@ def hold_until_killed(world: World, conn, in_transaction: bool) -> None:
     vault_class = frozen_in_transaction(conn) if in_transaction else None
     pool, homes = open_session(world, 1, current_process(host="host-1"), TAKEOVER_TTL_S, vault_class=vault_class)
     account, n = world.accounts[0]
-    assert pool.lease_candidate("session", (), time.time()).account == account
+    expect(leased(pool.lease_candidate("session", (), time.time())) == account,
+           "the takeover holder did not get the pool's only account")
     pool.codex_home(account)
     token = f"rt_bench_holder_{os.getpid()}"
     homes.write_auth(account, fake_login(n, token))
@@ -579,7 +589,7 @@ def main() -> int:
             RedisServer(directory=Path(tmp) / "redis") as server:
         root, markers = Path(tmp), Path(ledger)
         poll = None if args.lock_poll_ms is None else args.lock_poll_ms / 1000
-        accounts = account_ids(root / "logins")
+        accounts = account_ids()
         key = Fernet.generate_key()
         for backend in BACKENDS:
             # One session alone first: the cost of a cycle without contention.
