@@ -22,6 +22,7 @@ read an old document cannot hand out a generation that was already given.
 from __future__ import annotations
 
 import json
+import time
 import threading
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Callable, Iterator, TypeVar
@@ -41,9 +42,14 @@ POOL_KEY = PREFIX + "pool"
 BACKUP_KEY = PREFIX + "pool:backup"
 VALIDATED_KEY = PREFIX + "pool:validated"
 LOCK_KEY = PREFIX + "pool:lock"
-# A transaction takes milliseconds; a lock whose holder died or froze frees itself after this long.
-LOCK_EXPIRY_S = 10.0
+# A transaction takes milliseconds; a lock whose holder died or froze frees itself after this long, which
+# bounds how long every host waits behind a holder killed inside a pool write. It can be short because a
+# holder that outlives it (paused, or slow past the socket timeout) is fenced by the WATCH: it writes nothing.
+LOCK_EXPIRY_S = 3.0
+# A waiter asks again after 5 ms, then twice as long each time up to 50 ms (as the file lock does): with
+# many hosts waiting, a fixed 5 ms poll made Redis busier with lock attempts than with the pool itself.
 LOCK_POLL_S = 0.005
+LOCK_MAX_POLL_S = 0.05
 # The generation counter never falls behind a generation the document already holds (a migrated pool).
 _NEXT_GENERATION = """
 local g = redis.call('INCR', KEYS[1])
@@ -113,10 +119,9 @@ class RedisPoolStore:
         """Hold the pool lock for the block (see the module's doc for why redis-py's Lock)."""
         from redis.exceptions import LockError
 
-        lock = self.client.lock(LOCK_KEY, timeout=LOCK_EXPIRY_S, sleep=LOCK_POLL_S,
-                                blocking_timeout=self.lock_timeout_s, thread_local=False)
+        lock = self.client.lock(LOCK_KEY, timeout=LOCK_EXPIRY_S, thread_local=False)
         with unavailable_as_pool_error(self.url, "take the pool lock"):
-            taken = lock.acquire()
+            taken = self._acquire(lock)
         if not taken:
             raise PoolLockTimeout(f"timed out after {self.lock_timeout_s:g} s waiting for the lock of {self.where}; "
                                   "another codex-fsm is in a pool update (a lock frees itself after "
@@ -132,6 +137,18 @@ class RedisPoolStore:
                 raise
             except Exception:  # noqa: BLE001 - a release lost to a dropped connection expires by itself
                 pass
+
+    def _acquire(self, lock) -> bool:
+        """Try ``lock`` until it is taken or the configured wait has passed, backing off between attempts."""
+        deadline = time.monotonic() + self.lock_timeout_s
+        interval = LOCK_POLL_S
+        while not lock.acquire(blocking=False):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            time.sleep(min(interval, remaining))
+            interval = min(interval * 2, LOCK_MAX_POLL_S)
+        return True
 
     @contextmanager
     def transaction(self) -> Iterator[Pool]:
