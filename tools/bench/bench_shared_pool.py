@@ -651,14 +651,14 @@ def report(result: dict, args: argparse.Namespace) -> None:
     print_table(["backend", "hosts x sessions", "cycles", "s", "cycles/s", "pool txns/s", "exhausted polls",
                  "double leases", "lost updates", "leases lost", "stale accepted"], rows)
     r = result["redis"]
-    from supervisor.pool.redis_store import LOCK_POLL_S
+    from supervisor.pool.redis_store import LOCK_MAX_POLL_S, LOCK_POLL_S
 
     print(f"redis / file cycles per second: {result['redis_over_file_cycles_per_s']}x with "
           f"{r['hosts']}x{r['sessions_per_host']} sessions, {result['redis_over_file_cycles_per_s_alone']}x alone "
           f"(one cycle: lease, codex_home on every {REFRESH_EVERY}nd, heartbeat, release)")
     print(f"redis server: {r['redis_commands_per_cycle']} commands per cycle, of them {r['redis_set_per_cycle']} SET "
-          f"(the pool lock is a SET NX, retried every {result['lock_poll_ms'] or LOCK_POLL_S * 1000:g} ms while "
-          "another holds it); "
+          f"(the pool lock is a SET NX, retried after {result['lock_poll_ms'] or LOCK_POLL_S * 1000:g} ms, then "
+          f"twice as long each time up to {LOCK_MAX_POLL_S * 1000:g} ms, while another holds it); "
           f"server CPU {r['redis_server_cpu_s']} s")
     print(f"redis: stale holders' logins accepted {r['stale_logins_accepted']} of {r['stale_rounds']}; "
           f"writes under an expired lock refused {r['expired_lock_writes_refused']} of {r['expired_lock_rounds']}, "
