@@ -107,11 +107,18 @@ class Composition:
 
     @cached_property
     def vault(self) -> "CredentialVault":
-        """Where the accounts' logins live: the account homes, or the shared pool (encrypted)."""
+        """Where the accounts' logins live: the account homes, or the shared pool (encrypted).
+
+        A shared pool whose logins were encrypted with another key than this host's is refused here
+        (PoolKeyError), before the command that needs logins leases, decrypts or writes anything: a session
+        would otherwise take a lease (a new generation, a write of the pool) and find the key wrong only when
+        its child is about to start."""
         if self.shared_pool:
             from .pool.redis_vault import RedisVault
 
-            return RedisVault(self.pool_store, self.account_homes, self._pool_key(), self.config.pool.key_file)  # type: ignore[arg-type]
+            vault = RedisVault(self.pool_store, self.account_homes, self._pool_key(), self.config.pool.key_file)  # type: ignore[arg-type]
+            vault.check_key()
+            return vault
         from .pool.vault import LocalVault
 
         return LocalVault(self.account_homes)

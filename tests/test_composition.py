@@ -111,3 +111,21 @@ def test_the_lock_wait_from_the_environment_wins_over_the_file(world, monkeypatc
     monkeypatch.setenv("CODEX_FSM_POOL_LOCK_TIMEOUT_S", "2.5")
     store = Composition.load().pool_store
     assert (store.path, store.lock_timeout_s) == (Path(world["CODEX_FSM_HOME"]) / "pool.json", 2.5)
+
+
+def test_a_shared_pool_whose_logins_use_another_key_is_refused_before_anything_is_leased(
+        world, monkeypatch, tmp_path, redis_client, redis_server_session) -> None:
+    from supervisor.errors import PoolKeyError
+    from supervisor.pool.pool_key import new_key_file
+
+    monkeypatch.setenv("CODEX_FSM_POOL_URL", redis_server_session.url)
+    monkeypatch.setenv("CODEX_FSM_POOL_KEY_FILE", str(new_key_file(tmp_path / "pool.key")))
+    Composition.load().vault.check_key(writing=True)  # the first host to store a login records its key
+    before = {key: redis_client.get(key) for key in redis_client.keys("*")}
+    other = new_key_file(tmp_path / "other.key")
+    monkeypatch.setenv("CODEX_FSM_POOL_KEY_FILE", str(other))
+    root = Composition.load()
+    assert root.pool_store.load().accounts == []  # the records are readable with any key ...
+    with pytest.raises(PoolKeyError, match=f"the key in {other} is not the key of the shared pool"):
+        root.supervised_headless(classify(["exec", "do it"]))  # ... a session is refused before it leases
+    assert {key: redis_client.get(key) for key in redis_client.keys("*")} == before

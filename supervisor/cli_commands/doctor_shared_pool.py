@@ -116,8 +116,8 @@ def login_findings(ctx: DoctorContext, shared: SharedPool) -> list[Finding]:
         vault = shared.vault()
     except PoolKeyError as exc:
         return [Finding("error", KEY, str(exc), fix)]
-    except ConfigError:
-        return []  # the key file is usable, the URL is not: the server check said so
+    except (ConfigError, PoolUnavailable):
+        return []  # the key file is usable, the URL or the server is not (its key check needs it): said above
     if ctx.pool is None:
         return []  # the server or its document is unusable (the server check said why): nothing to compare
     try:

@@ -247,6 +247,20 @@ def test_doctor_with_an_unreachable_server_and_no_key_file_says_so_without_a_tra
     assert PASSWORD not in captured.out + captured.err and "Traceback" not in captured.err
 
 
+def test_doctor_with_an_unreachable_server_and_a_usable_key_file_names_only_the_server(shared_env, monkeypatch,
+                                                                                      capsys) -> None:
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("CODEX_FSM_POOL_URL", f"redis://:{PASSWORD}@127.0.0.1:{port}/0")
+    assert main(["doctor"]) == 1
+    captured = capsys.readouterr()
+    errors = [line for line in captured.out.splitlines() if line.startswith("ERROR") and "codex binary" not in line]
+    [error] = errors  # the key is checked against the pool's only when the server answers
+    assert error.startswith(f"ERROR   shared pool: the shared pool at redis://***@127.0.0.1:{port}/0 is unavailable")
+    assert PASSWORD not in captured.out + captured.err and "Traceback" not in captured.err
+
+
 def test_a_url_redis_py_cannot_open_is_one_error_and_the_other_checks_still_run(shared_env, monkeypatch,
                                                                              capsys) -> None:
     monkeypatch.setenv("CODEX_FSM_POOL_URL", f"redis://:{PASSWORD}@127.0.0.1:6379/0?sockettimeout=1")

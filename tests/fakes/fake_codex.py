@@ -20,6 +20,10 @@ between launches). ``<account>`` is the basename of ``$CODEX_HOME``:
 * ``crash-after-turn``: the process kills itself with SIGSEGV after the next turn;
 * ``hold-exec``: a non-interactive subcommand writes ``exec-running-<pid>`` (its account) and runs
   until ``release-exec`` exists;
+* ``refresh-auth``: "<refresh_token> <last_refresh>" (write it with a rename, so it is read whole). A held
+  subcommand (``hold-exec``) that finds it rewrites ``$CODEX_HOME/auth.json`` as Codex does after refreshing
+  its token: the new refresh token and ``last_refresh``, written to ``.auth-XXXXXX`` and renamed over the
+  file; the trigger is then renamed to ``refreshed-auth-<pid>``, which a test waits for;
 * ``exit-code``: exit with this code on quit (or at once for a non-interactive subcommand);
 * ``exec [opts] PROMPT|-``, ``exec [opts] resume <id> PROMPT`` behave like ``codex exec``: one turn in
   the rollout (``source: exec``), the final message on stdout (``--json``: thread.started, turn.started,
@@ -149,8 +153,33 @@ def quota() -> tuple[float, float]:
         return 10.0, 5.0
 
 
-def wait_for_file(path: Path) -> None:
-    while not path.exists():
+def refresh_auth_if_asked() -> None:
+    """``refresh-auth``: the token refresh real Codex makes in its home (see the module docstring)."""
+    trigger = control("refresh-auth")
+    try:
+        refresh_token, last_refresh = trigger.read_text().split()
+    except FileNotFoundError:
+        return
+    path = HOME / "auth.json"
+    document = json.loads(path.read_text())
+    document["tokens"]["refresh_token"] = refresh_token
+    document["last_refresh"] = last_refresh
+    temp = HOME / f".auth-{uuid.uuid4().hex[:6]}"
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, json.dumps(document, indent=2).encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(temp, path)
+    trigger.rename(control(f"refreshed-auth-{os.getpid()}"))
+
+
+def hold_until_released() -> None:
+    """A held subcommand: runs (refreshing its token when asked) until ``release-exec`` exists."""
+    release = control("release-exec")
+    while not release.exists():
+        refresh_auth_if_asked()
         time.sleep(0.01)
 
 
@@ -339,7 +368,7 @@ def main() -> None:
             partial = control(f".exec-running-{os.getpid()}.partial")
             partial.write_text(ACCOUNT)
             partial.rename(control(f"exec-running-{os.getpid()}"))
-            wait_for_file(control("release-exec"))
+            hold_until_released()
         code = control("exit-code")
         sys.exit(int(code.read_text()) if code.exists() else 0)
     resume_id = words[1] if len(words) >= 2 and words[0] == "resume" else None
