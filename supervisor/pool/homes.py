@@ -25,9 +25,12 @@ from .auth import AuthFile, account_id_for, read_auth_file
 AUTH_FILE = "auth.json"
 # Where an auth.json that could not be parsed is kept when a newer copy replaces it.
 UNREADABLE_SUFFIX = ".unreadable"
+# A shared pool's working copy that no lease of the process checking the account out made (a superseded
+# holder's Codex wrote it): kept aside under this name when the stored login replaces it.
+SUPERSEDED_SUFFIX = ".superseded"
 # Account-bound: never shared between accounts.
 PRIVATE_ENTRIES = frozenset({
-    AUTH_FILE, "auth.lock", "auth.json.lock",
+    AUTH_FILE, "auth.lock", "auth.json.lock", AUTH_FILE + SUPERSEDED_SUFFIX,
     "app-server-control", "app-server-daemon", "packages", "models_cache.json",
 })
 _UNLINKED_SUFFIXES = ("-wal", "-shm")

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from ..errors import CredentialError, PoolKeyError
 from .auth import AuthFile, account_id_for, parse_auth, read_auth_file
-from .homes import AccountHomes, Removal
+from .homes import SUPERSEDED_SUFFIX, AccountHomes, Removal
 from .redis_client import unavailable_as_pool_error
 from .redis_store import PREFIX, RedisPoolStore, credentials_key
 
@@ -177,17 +177,14 @@ class RedisVault:
             return  # this lease's copy is in place (a respawn): it may hold what Codex refreshed since
         stored = self._stored(account)
         data = stored.to_bytes()
-        try:
-            leftover = self._working_copy(account) if self.homes.exists(account) else None
-        except CredentialError:
-            leftover = None
-        if leftover is not None and leftover.last_refresh > stored.last_refresh:
-            # A copy newer than the stored one (a crash of this host's codex-fsm before it wrote back):
-            # it is the live token; it stays, and the next write-back under this lease stores it.
-            self._checked_out[account] = _digest(data)
-        else:
-            self.homes.write_auth(account, data)
-            self._checked_out[account] = _digest(data)
+        path = self.homes.auth_path(account)
+        if path.is_file() and not path.is_symlink():
+            # Not this lease's: a superseded holder's Codex wrote it (its lease was lost, or it died and
+            # another host reclaimed the lease). The fence says the stored login wins, however new this
+            # copy looks (and other machines' clocks need not agree); it is kept aside, never deleted.
+            path.replace(path.with_name(path.name + SUPERSEDED_SUFFIX))
+        self.homes.write_auth(account, data)
+        self._checked_out[account] = _digest(data)
         self._made.add(account)
 
     def write_back(self, account: str) -> bool:

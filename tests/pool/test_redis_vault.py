@@ -278,15 +278,18 @@ def test_recover_leaves_a_file_of_another_account_alone(host, account) -> None:
     assert path.exists() and stored_login(host, account).refresh_token == "rt_fake_1"
 
 
-def test_checkout_keeps_a_newer_leftover_and_writes_it_back_next(host, account) -> None:
+def test_checkout_sets_even_a_newer_leftover_aside_and_uses_the_stored_login(host, account) -> None:
+    # A superseded holder's Codex refreshed after its lease was lost: the fence says the stored login wins,
+    # whatever the leftover's last_refresh (another machine's clock need not agree).
     path = _home_auth(host, account)
-    codex_refreshes(path, 1, "rt_leftover", NEWER)  # this machine's codex-fsm crashed before its write-back
+    codex_refreshes(path, 1, "rt_leftover", NEWER)
     host.vault.checkout(account)
-    assert read_auth_file(path).refresh_token == "rt_leftover"
-    assert stored_login(host, account).refresh_token == "rt_fake_1"
+    assert read_auth_file(path).refresh_token == "rt_fake_1"
+    aside = path.with_name("auth.json.superseded")
+    assert read_auth_file(aside).refresh_token == "rt_leftover"  # kept, never deleted
     with host.store.transaction():
-        assert host.vault.write_back(account) is True
-    assert stored_login(host, account).refresh_token == "rt_leftover"
+        assert host.vault.write_back(account) is False
+    assert stored_login(host, account).refresh_token == "rt_fake_1"
 
 
 def test_checkout_replaces_an_older_leftover_with_the_stored_login(host, account) -> None:
