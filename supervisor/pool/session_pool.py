@@ -139,34 +139,10 @@ class SessionPool:
     def heartbeat(self, now: float) -> list[Event]:
         if not self._held:
             return []
-        lost: list[str] = []
-        given_back: list[str] = []
-        in_use: set[str] = set()
-        with self._store.transaction() as pool:
-            for account, generation in self._held.items():
-                record = pool.get(account)
-                if not held_by(record, self._owner, generation):
-                    lost.append(account)
-                    if self._held_by_a_neighbour(record):
-                        in_use.add(account)
-                    continue
-                # What the child's Codex refreshed is stored while the lease is known to be current.
-                self._vault.write_back(account)
-                if account in self._releasing:
-                    record.lease = None
-                    given_back.append(account)
-                else:
-                    record.lease.expires_at = now + self._ttl
-        for account in lost:
-            self._lost[account] = self._held.pop(account)
-            # Superseded: the newer holder owns the login now; this host never writes it back.
-            self._vault.discard(account, keep_copy=account in in_use)
-        for account in given_back:
-            del self._held[account]
-            self._vault.discard(account)
-        events = [LeaseLost(at=now, account=account) for account in lost if account not in self._releasing]
-        self._releasing.difference_update(lost + given_back)
-        return events
+        # Releases that missed the pool earlier end now; the other leases are renewed.
+        releasing = set(self._releasing)
+        lost = self._settle(dict(self._held), ending=releasing, renew_until=now + self._ttl)
+        return [LeaseLost(at=now, account=account) for account in lost if account not in releasing]
 
     def close(self, now: float) -> None:
         if not self._held:
@@ -181,24 +157,39 @@ class SessionPool:
                                   "back by the next codex-fsm on this host that reaches the pool") from None
 
     def _give_back(self, held: dict[str, int]) -> None:
-        """End the leases in ``held``: the login written back and the lease cleared in one write, then the
-        working copies removed (also when the lease was superseded meanwhile, unless by another session of
-        this machine, whose copy it is now)."""
+        self._settle(held, ending=set(held), renew_until=None)
+
+    def _settle(self, held: dict[str, int], ending: set[str], renew_until: float | None) -> list[str]:
+        """One write for the leases in ``held``: each one still current has its login written back (what the
+        child's Codex refreshed is stored while the lease is known to be current) and is cleared when in
+        ``ending``, else renewed until ``renew_until``. Then the leases that ended or were superseded are
+        forgotten with their working copies (kept when another session of this machine holds the account
+        now: the copy is that session's). Returns the accounts whose lease was superseded."""
+        lost: list[str] = []
         in_use: set[str] = set()
         with self._store.transaction() as pool:
             for account, generation in held.items():
                 record = pool.get(account)
-                if held_by(record, self._owner, generation):
-                    self._vault.write_back(account)
-                    record.lease = None
-                else:
-                    self._lost[account] = generation
+                if not held_by(record, self._owner, generation):
+                    lost.append(account)
                     if self._held_by_a_neighbour(record):
                         in_use.add(account)
-        for account in held:
+                    continue
+                self._vault.write_back(account)
+                if account in ending:
+                    record.lease = None
+                else:
+                    record.lease.expires_at = renew_until
+        for account, generation in held.items():
+            if account in lost:
+                self._lost[account] = generation
+            elif account not in ending:
+                continue
             self._held.pop(account, None)
             self._releasing.discard(account)
+            # Superseded or given back: this host never writes the login back again.
             self._vault.discard(account, keep_copy=account in in_use)
+        return lost
 
     def _held_by_a_neighbour(self, record: AccountRecord | None) -> bool:
         """Whether another process of this machine holds ``record``'s account now: the account's home, and
