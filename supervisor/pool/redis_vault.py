@@ -19,7 +19,7 @@ import hashlib
 from typing import TYPE_CHECKING, Iterable
 
 from ..errors import CredentialError, PoolKeyError
-from .auth import AuthFile, account_id_for, parse_auth, read_auth_file
+from .auth import MAX_AUTH_BYTES, AuthFile, account_id_for, parse_auth, read_regular_file
 from .homes import SUPERSEDED_SUFFIX, AccountHomes, Removal
 from .redis_client import unavailable_as_pool_error
 from .redis_store import PREFIX, RedisPoolStore, credentials_key
@@ -44,9 +44,9 @@ class RedisVault:
         self._fernet = fernet
         self._key_file = key_file
         self._key_checked = False
-        # Accounts whose working copy this process wrote, with the digest of the login Redis holds for it.
+        # Accounts whose working copy this process wrote (only those are ever removed), with the digest of
+        # the login Redis holds for it.
         self._checked_out: dict[str, str] = {}
-        self._made: set[str] = set()
 
     # -- the key --------------------------------------------------------------------------------
 
@@ -127,7 +127,12 @@ class RedisVault:
         return auth
 
     def _working_copy(self, account: str) -> AuthFile:
-        auth = read_auth_file(self.homes.auth_path(account))
+        path = self.homes.auth_path(account)
+        return self._own_login(account, read_regular_file(path, MAX_AUTH_BYTES), str(path))
+
+    @staticmethod
+    def _own_login(account: str, data: bytes, source: str) -> AuthFile:
+        auth = parse_auth(data, source)
         if account_id_for(auth.identity) != account:
             raise CredentialError(f"the working copy of account {account} holds another account's login")
         return auth
@@ -146,7 +151,6 @@ class RedisVault:
     def remove(self, account: str) -> Removal:
         self.store.stage(credentials_key(account), None)
         self._checked_out.pop(account, None)
-        self._made.discard(account)
         return self.homes.remove(account)
 
     def recover(self, account: str) -> bool:
@@ -185,21 +189,21 @@ class RedisVault:
             path.replace(path.with_name(path.name + SUPERSEDED_SUFFIX))
         self.homes.write_auth(account, data)
         self._checked_out[account] = _digest(data)
-        self._made.add(account)
 
     def write_back(self, account: str) -> bool:
         known = self._checked_out.get(account)
         if known is None:
             return False
+        path = self.homes.auth_path(account)
         try:
-            data = self.homes.auth_path(account).read_bytes()
-        except OSError:
-            return False
+            data = read_regular_file(path, MAX_AUTH_BYTES)
+        except CredentialError:
+            return False  # gone (Codex mid-rename): the stored login stays until the next write-back
         digest = _digest(data)
         if digest == known:
             return False
         try:
-            auth = self._working_copy(account)
+            auth = self._own_login(account, data, str(path))
         except CredentialError:
             return False  # not a complete login (yet): the stored one stays until the next write-back
         self.check_key(writing=True)
@@ -212,8 +216,5 @@ class RedisVault:
         return True
 
     def discard(self, account: str, keep_copy: bool = False) -> None:
-        self._checked_out.pop(account, None)
-        if account in self._made:
-            self._made.discard(account)
-            if not keep_copy:
-                self.homes.auth_path(account).unlink(missing_ok=True)
+        if self._checked_out.pop(account, None) is not None and not keep_copy:
+            self.homes.auth_path(account).unlink(missing_ok=True)
